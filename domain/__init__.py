@@ -1,0 +1,1 @@
+"""fiduflow's shared vocabulary: models, enums and settings. No I/O lives here."""

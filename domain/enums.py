@@ -1,0 +1,182 @@
+"""Every state and kind in fiduflow, as string enums.
+
+The string values are part of the public interface (JSON, CLI, database): never rename one.
+"""
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    APP = "app"
+    WEB = "web"
+    BATCH = "batch"
+
+
+class DocumentState(StrEnum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    ROUTED = "routed"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (DocumentState.RECEIVED, DocumentState.PROCESSING)
+
+
+class DocType(StrEnum):
+    SUPPLIER_INVOICE = "supplier_invoice"
+    RECEIPT = "receipt"
+    CREDIT_NOTE = "credit_note"
+    REMINDER = "reminder"
+    BANK_STATEMENT = "bank_statement"
+    PAYSLIP = "payslip"
+    CUSTOMER_INVOICE = "customer_invoice"
+    OTHER = "other"
+
+
+class TextSource(StrEnum):
+    TEXT_LAYER = "text_layer"
+    OCR = "ocr"
+    QR = "qr"
+    XML = "xml"
+
+
+class ReadErrorKind(StrEnum):
+    """Why a document could not be read; routing turns each into a task for a human."""
+
+    ENCRYPTED = "encrypted"  # needs a user password we do not have
+    CORRUPT = "corrupt"  # truncated or broken file
+    EMPTY = "empty"  # zero pages / no content
+    TOO_LARGE = "too_large"  # decompression bomb, absurd page or pixel count
+    TIMEOUT = "timeout"  # a parser or OCR ran past its time limit
+    UNSUPPORTED = "unsupported"  # a type we do not read
+    UNREADABLE = "unreadable"  # read, but nothing legible came out
+
+
+class ClientMode(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class Access(StrEnum):
+    COMPANY = "company"
+    EMPLOYEE = "employee"
+
+
+class Party(StrEnum):
+    """Who is responsible for an activity, and whom a task is assigned to."""
+
+    CLIENT = "client"
+    FIDUCIARY = "fiduciary"
+
+
+class Activity(StrEnum):
+    SUPPLIER_INVOICE = "supplier_invoice"
+    EXPENSE_RECEIPT = "expense_receipt"
+    CREDIT_NOTE = "credit_note"
+    REMINDER = "reminder"
+    BANK_STATEMENT = "bank_statement"
+    PAYSLIP = "payslip"
+    OTHER = "other"
+
+
+class Phase(StrEnum):
+    SETUP = "setup"
+    REGULAR = "regular"
+    PERIOD_CLOSE = "period_close"
+
+
+class VatMethod(StrEnum):
+    EFFECTIVE = "effective"  # input VAT booked to 1170/1171
+    NET_TAX_RATE = "net_tax_rate"  # Saldosteuersatz: no input VAT booked
+
+
+class PaymentMethod(StrEnum):
+    COMPANY_CARD = "company_card"
+    DEBIT_CARD = "debit_card"
+    CASH = "cash"
+    INVOICE_TO_PAY = "invoice_to_pay"
+    CUSTOMER_INVOICE = "customer_invoice"
+    EMPLOYEE_EXPENSE = "employee_expense"
+    PRIVATE = "private"
+
+
+class DocumentClass(StrEnum):
+    """What an online client says a web upload is ("+ Add document")."""
+
+    PAYABLE = "payable"
+    RECEIVABLE = "receivable"
+    EXPENSE = "expense"
+
+
+class BookingStatus(StrEnum):
+    DRAFT = "draft"
+    POSTED = "posted"
+    REVERSED = "reversed"
+
+
+class TaskKind(StrEnum):
+    RELEASE_INVOICE = "release_invoice"
+    APPROVE_EXPENSE = "approve_expense"
+    REVIEW_DOCUMENT = "review_document"
+    CONFIRM_SUPPLIER = "confirm_supplier"
+    MISMATCHED_RECIPIENT = "mismatched_recipient"
+    SUSPECTED_DUPLICATE = "suspected_duplicate"
+    MISSING_DOCUMENT = "missing_document"
+    UNREADABLE = "unreadable"
+    MAIL_WITHOUT_DOCUMENT = "mail_without_document"
+    ASK_CLIENT = "ask_client"
+    PROCESSING_FAILED = "processing_failed"
+    PERIOD_CLOSE = "period_close"
+    REMINDER_RECEIVED = "reminder_received"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class MatchRule(StrEnum):
+    """How a supplier was found; shown to users next to the score."""
+
+    XML = "xml"  # exact seller identifiers from an e-invoice
+    IBAN = "iban"
+    QR_IBAN = "qr_iban"
+    UID = "uid"
+    NAME = "name"  # fuzzy name among the client's suppliers
+    NAME_DIRECTORY = "name_directory"  # fuzzy name in the firm's whole directory
+    PROPOSED = "proposed"  # a new supplier record was proposed from the document
+    NONE = "none"
+
+
+class SupplierStatus(StrEnum):
+    ACTIVE = "active"
+    PROPOSED = "proposed"  # created from a document; a fiduciary confirms it
+
+
+class ReviewReason(StrEnum):
+    """Reasons a human can act on (DOMAIN.md, "escalate")."""
+
+    PAYMENT_METHOD_UNKNOWN = "payment_method_unknown"
+    DOCUMENT_INCOMPLETE = "document_incomplete"
+    ACCOUNT_UNCLEAR = "account_unclear"
+    RECIPIENT_MISMATCH = "recipient_mismatch"
+    SUSPECTED_DUPLICATE = "suspected_duplicate"
+    UNREADABLE = "unreadable"
+    SUPPLIER_UNKNOWN = "supplier_unknown"
+    UNCERTAIN_READING = "uncertain_reading"
+    NOT_BOOKABLE = "not_bookable"
+
+
+class MediaType(StrEnum):
+    """File types fiduflow accepts, decided by the bytes, never by the name."""
+
+    PDF = "application/pdf"
+    JPEG = "image/jpeg"
+    PNG = "image/png"
+    TIFF = "image/tiff"
+    HEIC = "image/heic"
+    XML = "application/xml"  # e-invoices (XRechnung / UBL / CII)

@@ -1,0 +1,131 @@
+"""The master-data file `fiduflow setup load FILE.yaml` reads (DESIGN.md, "Master data").
+
+Validation happens here, at the edge: a bad file is refused with a message naming the
+entry, before anything is written.
+"""
+
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.enums import Access, Activity, ClientMode, Party, Phase, VatMethod
+from domain.identifiers import normalize_iban, normalize_uid
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressSpec(Strict):
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    country: str = "CH"
+
+
+class FiduciarySpec(Strict):
+    name: str
+    inbound_domain: str
+
+
+class StaffSpec(Strict):
+    username: str
+    password: str | None = None
+    token: str | None = None
+
+
+class UserSpec(Strict):
+    username: str
+    access: Access = Access.EMPLOYEE
+    password: str | None = None
+    token: str | None = None
+
+
+# A policy override is either one party for every phase, or a party per phase.
+PolicyValue = Party | dict[Phase, Party]
+
+
+class ClientSpec(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    name: str
+    mode: ClientMode
+    address: AddressSpec | None = None
+    uid: str | None = None
+    iban: str | list[str] | None = None
+    inbound: str | None = None
+    vat_method: VatMethod = VatMethod.EFFECTIVE
+    users: list[UserSpec] = Field(default_factory=list)
+    suppliers: list[str] = Field(default_factory=list)
+    policy: dict[Activity, PolicyValue] = Field(default_factory=dict)
+
+    @field_validator("uid")
+    @classmethod
+    def _uid(cls, v: str | None) -> str | None:
+        return normalize_uid(v) if v else None
+
+    @property
+    def ibans(self) -> list[str]:
+        raw = [self.iban] if isinstance(self.iban, str) else (self.iban or [])
+        return [normalize_iban(i) for i in raw]
+
+    @model_validator(mode="after")
+    def _offline_rules(self) -> Self:
+        if self.mode is ClientMode.OFFLINE:
+            for user in self.users:
+                if user.access is Access.COMPANY:
+                    raise ValueError(
+                        f"client {self.id}: user {user.username!r} cannot have company access "
+                        "because the client is offline (offline clients have employee access only)"
+                    )
+            for activity, value in self.policy.items():
+                parties = [value] if isinstance(value, Party) else list(value.values())
+                if Party.CLIENT in parties:
+                    raise ValueError(
+                        f"client {self.id}: an offline client cannot be responsible for "
+                        f"{activity.value}; make the client online first or leave it to the "
+                        "fiduciary"
+                    )
+        return self
+
+
+class SupplierSpec(Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    name: str
+    uid: str | None = None
+    iban: str | list[str] | None = None
+    address: AddressSpec | None = None
+    account: str | None = None
+
+    @field_validator("uid")
+    @classmethod
+    def _uid(cls, v: str | None) -> str | None:
+        return normalize_uid(v) if v else None
+
+    @property
+    def ibans(self) -> list[str]:
+        raw = [self.iban] if isinstance(self.iban, str) else (self.iban or [])
+        return [normalize_iban(i) for i in raw]
+
+
+class MasterData(Strict):
+    fiduciary: FiduciarySpec
+    staff: list[StaffSpec] = Field(default_factory=list)
+    clients: list[ClientSpec] = Field(default_factory=list)
+    suppliers: list[SupplierSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        supplier_ids = {s.id for s in self.suppliers}
+        seen_users: set[str] = {s.username for s in self.staff}
+        for client in self.clients:
+            for sid in client.suppliers:
+                if sid not in supplier_ids:
+                    raise ValueError(f"client {client.id}: supplier {sid!r} is not in suppliers")
+            for user in client.users:
+                if user.username in seen_users:
+                    raise ValueError(f"username {user.username!r} is used twice")
+                seen_users.add(user.username)
+        ids = [c.id for c in self.clients]
+        if len(ids) != len(set(ids)):
+            raise ValueError("client ids must be unique")
+        return self

@@ -1,0 +1,225 @@
+"""The records fiduflow keeps and shows: clients, suppliers, documents, bookings, tasks.
+
+These are the shapes at the edges (API JSON, CLI output, what routing receives); the
+database tables in `storage/` map onto them.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.enums import (
+    Access,
+    BookingStatus,
+    Channel,
+    ClientMode,
+    DocType,
+    DocumentClass,
+    DocumentState,
+    MatchRule,
+    Party,
+    PaymentMethod,
+    SupplierStatus,
+    TaskKind,
+    TaskStatus,
+    VatMethod,
+)
+from domain.extraction import Address, Extraction
+from domain.money import Money
+from domain.policy import DivisionOfLabour
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Client(Record):
+    id: str
+    name: str
+    mode: ClientMode
+    address: Address | None = None
+    uid: str | None = None
+    ibans: list[str] = Field(default_factory=list)
+    vat_method: VatMethod = VatMethod.EFFECTIVE
+    policy: DivisionOfLabour
+
+    @property
+    def online(self) -> bool:
+        return self.mode is ClientMode.ONLINE
+
+
+class Supplier(Record):
+    id: str
+    name: str
+    uid: str | None = None
+    ibans: list[str] = Field(default_factory=list)
+    address: Address | None = None
+    account: str | None = None
+    status: SupplierStatus = SupplierStatus.ACTIVE
+
+
+class User(Record):
+    """Who is calling: a client's user, or fiduciary staff (client_id None)."""
+
+    id: int
+    username: str
+    client_id: str | None  # None: staff of the fiduciary, sees every client
+    access: Access | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.client_id is None
+
+
+class SupplierMatch(BaseModel):
+    """Which supplier a document is from, and why we think so."""
+
+    supplier_id: str | None = None
+    rule: MatchRule = MatchRule.NONE
+    score: float = 0.0  # 0..100
+    detail: str = ""
+
+
+class DocumentView(BaseModel):
+    """The document resource (DESIGN.md, "Resources")."""
+
+    id: int
+    client_id: str
+    channel: Channel
+    filename: str
+    sha256: str
+    size: int
+    state: DocumentState
+    doc_type: DocType | None = None
+    extraction: dict[str, Any] | None = None
+    supplier_id: str | None = None
+    supplier_match: SupplierMatch | None = None
+    booking_ids: list[int] = Field(default_factory=list)
+    task_ids: list[int] = Field(default_factory=list)
+    duplicate_of: int | None = None
+    parent_id: int | None = None
+    received_at: datetime
+    payment_method: PaymentMethod | None = None
+    document_class: DocumentClass | None = None
+    note: str | None = None
+    error: str | None = None
+    routing: dict[str, Any] | None = None  # the decision and why
+
+
+class BookingLine(BaseModel):
+    account: str
+    debit: Money = Decimal("0.00")
+    credit: Money = Decimal("0.00")
+    vat_code: str | None = None
+    text: str = ""
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Self:
+        if self.debit < 0 or self.credit < 0:
+            raise ValueError("booking line amounts are never negative; swap debit and credit")
+        if (self.debit == 0) == (self.credit == 0):
+            raise ValueError("a booking line has exactly one of debit and credit")
+        return self
+
+
+class UnbalancedBooking(ValueError):
+    pass
+
+
+class BookingDraft(BaseModel):
+    """A proposed booking: balanced by construction, or it cannot exist."""
+
+    date: date
+    currency: str
+    supplier_id: str | None = None
+    text: str = ""
+    lines: list[BookingLine]
+
+    @model_validator(mode="after")
+    def _balanced(self) -> Self:
+        if len(self.lines) < 2:
+            raise UnbalancedBooking("a booking needs at least two lines")
+        debit = sum((line.debit for line in self.lines), Decimal(0))
+        credit = sum((line.credit for line in self.lines), Decimal(0))
+        if debit != credit:
+            raise UnbalancedBooking(f"debits {debit} != credits {credit}")
+        return self
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.debit for line in self.lines), Decimal(0))
+
+
+class BookingView(BaseModel):
+    """The booking resource."""
+
+    id: int
+    seq: int | None = None
+    client_id: str
+    document_id: int | None = None
+    status: BookingStatus
+    date: date
+    currency: str
+    supplier_id: str | None = None
+    text: str = ""
+    reverses_id: int | None = None
+    lines: list[BookingLine]
+    document_url: str | None = None
+
+
+class TaskDraft(BaseModel):
+    kind: TaskKind
+    assignee: Party
+    reason: str
+    due_date: date | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskView(BaseModel):
+    """The task resource."""
+
+    id: int
+    client_id: str
+    document_id: int | None = None
+    kind: TaskKind
+    assignee: Party
+    status: TaskStatus
+    reason: str
+    due_date: date | None = None
+    booking_id: int | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class Decision(BaseModel):
+    """What routing decided for one document, and why (shown to users)."""
+
+    booking: BookingDraft | None = None
+    post: bool = False  # post the booking now; otherwise it stays a draft
+    tasks: list[TaskDraft] = Field(default_factory=list)
+    responsible: Party = Party.FIDUCIARY
+    rule: str  # short machine-readable name of the rule that decided
+    reasons: list[str] = Field(default_factory=list)  # human sentences
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.post and self.booking is None:
+            raise ValueError("cannot post without a booking")
+        return self
+
+
+class DocumentContext(BaseModel):
+    """What routing knows about a document beyond its reading."""
+
+    document_id: int
+    client_id: str
+    channel: Channel
+    filename: str
+    received_at: datetime
+    submitted_by: str | None = None
+    payment_method: PaymentMethod | None = None
+    document_class: DocumentClass | None = None
+    note: str | None = None
+    extraction: Extraction

@@ -1,0 +1,87 @@
+"""All settings, from the environment (prefix `FIDUFLOW_`). `fiduflow settings` prints them."""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIDUFLOW_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="The embedded default's folder: SQLite file, objects, exports.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. "
+        "Empty: SQLite file DATA_DIR/fiduflow.db.",
+    )
+    s3_endpoint: str | None = Field(
+        default=None,
+        description="host:port of MinIO/S3. Empty: objects are files under DATA_DIR/objects.",
+    )
+    s3_bucket: str = Field(default="fiduflow", description="Bucket for originals and exports.")
+    s3_access_key: str | None = Field(default=None, description="S3 access key.")
+    s3_secret_key: SecretStr | None = Field(default=None, description="S3 secret key.")
+    s3_secure: bool = Field(default=False, description="Use HTTPS to reach S3.")
+    s3_region: str = Field(default="us-east-1", description="S3 region name.")
+
+    smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP intake binds.")
+    smtp_port: int = Field(default=2525, description="Port of the SMTP intake.")
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP intake binds.")
+    http_port: int = Field(default=8000, description="Port of the HTTP API and web pages.")
+    inbound_domain: str | None = Field(
+        default=None, description="Mail domain of the inbound addresses (overrides master data)."
+    )
+    max_message_bytes: int = Field(
+        default=25 * 1024 * 1024, description="Largest mail or upload accepted, in bytes."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs web sessions. Empty: a random key kept in DATA_DIR.",
+    )
+    public_url: str | None = Field(
+        default=None, description="Base URL users reach the web pages at (links in output)."
+    )
+
+    ocr_processes: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="Parallel OCR processes (one tesseract thread each). Default: all cores.",
+    )
+    ocr_page_timeout_s: float = Field(default=60.0, description="Time limit per OCR page.")
+    parse_timeout_s: float = Field(
+        default=30.0, description="Time limit for parsing one PDF's text layer."
+    )
+    lease_seconds: int = Field(
+        default=600, description="How long a worker owns a claimed document before reclaim."
+    )
+    max_attempts: int = Field(
+        default=3, description="Processing attempts before a document becomes failed."
+    )
+    inbox_concurrency: int = Field(
+        default=4, description="Documents processed at once by one process-inbox run."
+    )
+    dispatch: str = Field(
+        default="auto",
+        description="How intake asks for processing: auto (deployment when a Prefect "
+        "server is reachable, else in-process), deployment, inline, or none (sweep only).",
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'fiduflow.db').resolve()}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,386 @@
+"""The `fiduflow` command line.
+
+Heavy imports (Prefect, the readers) happen inside the commands that need them, so
+`fiduflow --help` and `fiduflow extract` stay quick, and Prefect's home is configured
+before Prefect is imported.
+"""
+
+import asyncio
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from domain.enums import Activity, Channel, Party, Phase
+
+app = typer.Typer(
+    name="fiduflow",
+    help="Document intake and bookkeeping workflows for a Swiss fiduciary.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+setup_app = typer.Typer(
+    help="Master data: the fiduciary, clients, users, suppliers.", no_args_is_help=True
+)
+policy_app = typer.Typer(
+    help="Division of labour between client and fiduciary.", no_args_is_help=True
+)
+app.add_typer(setup_app, name="setup")
+app.add_typer(policy_app, name="policy")
+
+console = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from flows.runtime import get_runtime
+
+    return get_runtime()
+
+
+# --- setup -------------------------------------------------------------------------
+
+
+@setup_app.command("load")
+def setup_load(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Load master data from a YAML or JSON file (idempotent upsert)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from domain.masterdata import MasterData
+    from storage.masterdata import load_master_data
+
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = MasterData.model_validate(raw)
+    except yaml.YAMLError as exc:
+        fail(f"{file} is not valid YAML/JSON: {exc}")
+    except ValidationError as exc:
+        fail(f"{file} does not describe master data:\n{exc}")
+    try:
+        with _runtime().db.session() as session:
+            summary = load_master_data(session, data)
+    except ValueError as exc:
+        fail(str(exc))
+    out.print(
+        f"loaded {summary['clients']} clients, {summary['users']} users, "
+        f"{summary['suppliers']} suppliers, {summary['staff']} staff for {data.fiduciary.name}"
+    )
+
+
+# --- extract -----------------------------------------------------------------------
+
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Extraction as JSON.")] = False,
+) -> None:
+    """Read one file and print what was found in it."""
+    import extractors
+
+    extraction = extractors.extract(file.read_bytes(), file.name)
+    data = extraction.public_json()
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+        return
+    table = Table(title=f"{file.name} ({data['text_source']})", show_header=True)
+    table.add_column("field")
+    table.add_column("value")
+    table.add_column("confidence", justify="right")
+    for key, value in data.items():
+        if key in ("confidence", "timings", "positions", "text_source"):
+            continue
+        if value in (None, [], {}):
+            continue
+        conf = data["confidence"].get(key)
+        table.add_row(
+            key,
+            json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value,
+            f"{conf:.2f}" if conf is not None else "",
+        )
+    out.print(table)
+    if extraction.error:
+        raise typer.Exit(2)
+
+
+# --- process -----------------------------------------------------------------------
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            fail(f"{path} does not exist")
+    return found
+
+
+@app.command()
+def process(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to take in.")],
+    client: Annotated[str, typer.Option("--client", help="Client id the documents are for.")],
+    channel: Annotated[Channel, typer.Option(help="Channel to record.")] = Channel.BATCH,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Take files in through the intake and process them to the end."""
+    from flows import prefect_env
+
+    api_url = prefect_env.configure()
+    from ingest.intake import IntakeRefused, StorageUnavailable, Submission, intake
+    from storage.masterdata import get_client
+
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        if get_client(session, client) is None:
+            fail(f"unknown client {client!r}; load master data with `fiduflow setup load`")
+    files = _files(paths)
+    results: list[dict] = []
+    ids: list[int] = []
+    for path in files:
+        entry: dict = {"file": str(path)}
+        try:
+            recorded = intake(
+                runtime.db,
+                runtime.store,
+                Submission(
+                    client_id=client, channel=channel, data=path.read_bytes(), filename=path.name
+                ),
+                max_bytes=runtime.settings.max_message_bytes,
+            )
+        except IntakeRefused as exc:
+            entry |= {"state": "refused", "reason": exc.reason}
+        except StorageUnavailable as exc:
+            entry |= {"state": "refused", "reason": str(exc)}
+        else:
+            entry |= {"document_id": recorded.document_id, "state": recorded.state.value}
+            if recorded.duplicate_of:
+                entry["duplicate_of"] = recorded.duplicate_of
+            if recorded.state.value == "received":
+                ids.append(recorded.document_id)
+        results.append(entry)
+
+    outcomes = _run_with_progress(ids, quiet=as_json, api_url=api_url) if ids else {}
+    for entry in results:
+        outcome = outcomes.get(entry.get("document_id"))
+        if outcome is not None:
+            entry |= {
+                "state": outcome.state.value,
+                "doc_type": outcome.doc_type,
+                "bookings": outcome.booking_ids,
+                "booking_status": outcome.booking_status,
+                "tasks": outcome.task_kinds,
+                "rule": outcome.rule,
+                "error": outcome.error,
+            }
+    if as_json:
+        out.print_json(json.dumps(results, ensure_ascii=False, default=str))
+    else:
+        _print_process_table(results)
+    if any(e["state"] in ("refused", "failed") for e in results):
+        raise typer.Exit(1)
+
+
+def _run_with_progress(ids: list[int], *, quiet: bool, api_url: str | None) -> dict:
+    from flows.process_batch import process_documents
+    from storage.tables import DocumentRow
+
+    if not quiet and api_url is None:
+        console.print(
+            "[dim]no Prefect server running: starting a temporary one "
+            "(`fiduflow serve` keeps one running)[/dim]"
+        )
+    result: dict = {}
+    error: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for outcome in asyncio.run(process_documents(ids)):
+                result[outcome.document_id] = outcome
+        except BaseException as exc:
+            error.append(exc)
+
+    thread = threading.Thread(target=worker, name="process-documents")
+    thread.start()
+    db = _runtime().db
+    with Progress(
+        TextColumn("processing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as bar:
+        job = bar.add_task("documents", total=len(ids))
+        while thread.is_alive():
+            thread.join(0.3)
+            with db.session() as session:
+                done = (
+                    session.query(DocumentRow)
+                    .filter(
+                        DocumentRow.id.in_(ids),
+                        DocumentRow.state.not_in(["received", "processing"]),
+                    )
+                    .count()
+                )
+            bar.update(job, completed=done)
+        bar.update(job, completed=len(ids))
+    if error:
+        fail(f"processing stopped: {error[0]}")
+    return result
+
+
+def _print_process_table(results: list[dict]) -> None:
+    table = Table(title="what became of each file")
+    for column in ("file", "document", "state", "type", "booking", "tasks"):
+        table.add_column(column)
+    for e in results:
+        booking = ""
+        if e.get("bookings"):
+            booking = f"#{e['bookings'][0]} {e.get('booking_status') or ''}"
+        table.add_row(
+            Path(e["file"]).name,
+            str(e.get("document_id", "")),
+            e["state"] + (f" of {e['duplicate_of']}" if e.get("duplicate_of") else ""),
+            e.get("doc_type") or "",
+            booking,
+            ", ".join(e.get("tasks") or []) or e.get("reason", "") or e.get("error") or "",
+        )
+    out.print(table)
+
+
+# --- status and settings -----------------------------------------------------------
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Documents per state, open tasks, last flow runs."""
+    from flows import prefect_env
+    from flows.status import collect_status
+
+    api_url = prefect_env.configure()
+    data = collect_status(_runtime(), api_url)
+    if as_json:
+        out.print_json(json.dumps(data, default=str))
+        return
+    table = Table(title="documents")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    for state, count in sorted(data["documents"].items()):
+        table.add_row(state, str(count))
+    out.print(table)
+    tasks = Table(title="open tasks")
+    tasks.add_column("assignee")
+    tasks.add_column("kind")
+    tasks.add_column("count", justify="right")
+    for row in data["open_tasks"]:
+        tasks.add_row(row["assignee"], row["kind"], str(row["count"]))
+    out.print(tasks)
+    runs = Table(title=f"last flow runs ({api_url or 'no Prefect server running'})")
+    for column in ("flow run", "state", "start"):
+        runs.add_column(column)
+    for run in data["last_runs"]:
+        runs.add_row(run["name"], run["state"], str(run["start"] or ""))
+    out.print(runs)
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Every setting (environment variable FIDUFLOW_<NAME>), its value and default."""
+    from domain.settings import Settings
+
+    current = Settings()
+    table = Table(title="settings")
+    for column in ("variable", "value", "default", "meaning"):
+        table.add_column(column)
+    for name, field in Settings.model_fields.items():
+        value = getattr(current, name)
+        shown = "***" if "secret" in name and value else str(value)
+        default = field.get_default(call_default_factory=True)
+        table.add_row(f"FIDUFLOW_{name.upper()}", shown, str(default), field.description or "")
+    out.print(table)
+
+
+# --- policy ------------------------------------------------------------------------
+
+
+@policy_app.command("set")
+def policy_set(
+    client: str,
+    activity: Activity,
+    party: Party,
+    phase: Annotated[list[Phase] | None, typer.Option(help="Phase(s); default all.")] = None,
+) -> None:
+    """Make CLIENT or the fiduciary responsible for an activity."""
+    from domain.policy import PolicyError
+    from storage.masterdata import get_client, set_policy
+
+    with _runtime().db.session() as session:
+        found = get_client(session, client)
+        if found is None:
+            fail(f"unknown client {client!r}")
+        try:
+            policy = found.policy.with_override(activity, party, phase)
+            set_policy(session, client, policy)
+        except PolicyError as exc:
+            fail(f"client {client}: {exc}")
+    out.print(
+        f"{client}: {activity.value} → {party.value} "
+        f"({', '.join(p.value for p in phase) if phase else 'all phases'})"
+    )
+
+
+@policy_app.command("show")
+def policy_show(client: str) -> None:
+    """Who is responsible for what, per phase."""
+    from storage.masterdata import get_client
+
+    with _runtime().db.session() as session:
+        found = get_client(session, client)
+    if found is None:
+        fail(f"unknown client {client!r}")
+    table = Table(title=f"{found.id} {found.name} ({found.mode.value})")
+    table.add_column("activity")
+    for phase in Phase:
+        table.add_column(phase.value)
+    for activity, phases in found.policy.table().items():
+        table.add_row(activity.value, *(phases[p].value for p in Phase))
+    out.print(table)
+
+
+# --- serve -------------------------------------------------------------------------
+
+
+@app.command()
+def serve() -> None:
+    """SMTP + HTTP intake and the Prefect deployments, in one process (embedded default)."""
+    from flows.serve import serve_all
+
+    serve_all()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

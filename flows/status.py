@@ -1,0 +1,46 @@
+"""What `fiduflow status` shows: documents per state, open tasks, last flow runs."""
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+
+from flows.runtime import Runtime
+from storage.documents import count_by_state
+from storage.scope import Scope
+from storage.tables import TaskRow
+
+
+def collect_status(runtime: Runtime, api_url: str | None, runs: int = 10) -> dict[str, Any]:
+    with runtime.db.session() as session:
+        documents = count_by_state(session, Scope.staff())
+        open_tasks = [
+            {"assignee": assignee, "kind": kind, "count": count}
+            for assignee, kind, count in session.execute(
+                select(TaskRow.assignee, TaskRow.kind, func.count())
+                .where(TaskRow.status == "open")
+                .group_by(TaskRow.assignee, TaskRow.kind)
+                .order_by(TaskRow.assignee, TaskRow.kind)
+            )
+        ]
+    return {
+        "documents": documents,
+        "open_tasks": open_tasks,
+        "last_runs": _last_runs(runs) if api_url else [],
+        "prefect_api_url": api_url,
+    }
+
+
+def _last_runs(limit: int) -> list[dict[str, Any]]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def fetch() -> list[dict[str, Any]]:
+        async with get_client() as client:
+            found = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=limit)
+        return [{"name": r.name, "state": r.state_name, "start": r.start_time} for r in found]
+
+    try:
+        return asyncio.run(fetch())
+    except Exception as exc:  # the status of our own data is still worth showing
+        return [{"name": f"(could not read flow runs: {exc})", "state": "", "start": None}]

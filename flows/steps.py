@@ -1,0 +1,254 @@
+"""The steps of processing one document, as Prefect tasks named for what they do.
+
+Each step is a thin wrapper: the logic lives in `extractors/` and `routing/` (pure) and
+`storage/` (persistence). Transient failures (object store, database) are retried with
+backoff; bad input is not an exception at all (it is an `Extraction.error`), so it is
+never retried.
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+import extractors
+from domain.enums import DocumentState, Party, TaskKind
+from domain.extraction import Extraction
+from domain.records import (
+    Client,
+    Decision,
+    DocumentContext,
+    Supplier,
+    SupplierMatch,
+    TaskDraft,
+)
+from extractors.reading import Classification, Reading
+from flows.runtime import get_runtime
+from routing.accounts import propose_booking
+from routing.decide import decide
+from routing.suppliers import match_supplier
+from storage import documents as documents_repo
+from storage.bookings import create_booking, document_origin
+from storage.db import DatabaseUnavailable
+from storage.masterdata import get_client
+from storage.objects import ObjectStoreUnavailable
+from storage.suppliers import SqlSupplierDirectory
+from storage.tables import BookingRow, DocumentRow, TaskRow
+from storage.tasks import create_task
+
+# Bump when reading changes in a way that should not reuse cached readings.
+READER_VERSION = "1"
+TRANSIENT = (ObjectStoreUnavailable, DatabaseUnavailable, OperationalError, PoolTimeout)
+
+
+def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except TRANSIENT:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+# Shared options: no result caching (our database is the record), retries only for
+# transient infrastructure failures.
+STEP = {"cache_policy": NO_CACHE, "persist_result": False}
+RETRYING = {
+    **STEP,
+    "retries": 2,
+    "retry_delay_seconds": [1, 5],
+    "retry_condition_fn": _retry_transient,
+}
+
+
+class DocumentJob(BaseModel):
+    """What the steps need to know about the document being processed."""
+
+    document_id: int
+    client_id: str
+    sha256: str
+    filename: str
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class Outcome(BaseModel):
+    """What became of one document; printed by the CLI, shown in artifacts."""
+
+    document_id: int
+    client_id: str
+    filename: str = ""
+    state: DocumentState
+    doc_type: str | None = None
+    rule: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    booking_ids: list[int] = Field(default_factory=list)
+    booking_status: str | None = None
+    task_ids: list[int] = Field(default_factory=list)
+    task_kinds: list[str] = Field(default_factory=list)
+    supplier_id: str | None = None
+    error: str | None = None
+    skipped: bool = False  # someone else holds it, or it was already final
+
+
+@task(name="load-original", **RETRYING)
+def load_original(sha256: str) -> bytes:
+    return get_runtime().store.get_original(sha256)
+
+
+@task(name="read-document", **RETRYING)
+def read_document(sha256: str, data: bytes, filename: str) -> Reading:
+    """Text layer, OCR, QR-bill or e-invoice XML. Readings are cached by content hash:
+    the same bytes are never OCR'd twice, whichever client sent them."""
+    db = get_runtime().db
+    with db.session() as session:
+        cached = documents_repo.cached_reading(session, sha256, READER_VERSION)
+    if cached is not None:
+        return Reading.model_validate(cached)
+    reading = extractors.read(data, filename)
+    if reading.error is None or reading.error.kind.value != "timeout":
+        with db.session() as session:
+            documents_repo.cache_reading(
+                session, sha256, READER_VERSION, reading.model_dump(mode="json")
+            )
+    return reading
+
+
+@task(name="classify-document", **STEP)
+def classify_document(reading: Reading) -> Classification:
+    return extractors.classify(reading)
+
+
+@task(name="extract-fields", **STEP)
+def extract_fields(reading: Reading, classification: Classification) -> Extraction:
+    return extractors.extract_fields(reading, classification)
+
+
+class MatchResult(BaseModel):
+    client: Client
+    match: SupplierMatch
+    supplier: Supplier | None = None
+
+
+@task(name="match-supplier", **RETRYING)
+def match_document(job: DocumentJob, extraction: Extraction) -> MatchResult:
+    with get_runtime().db.session() as session:
+        client = get_client(session, job.client_id)
+        if client is None:
+            raise LookupError(f"client {job.client_id} of document {job.document_id} is gone")
+        directory = SqlSupplierDirectory(session, job.client_id)
+        match = match_supplier(extraction, directory)
+        supplier = directory.get(match.supplier_id) if match.supplier_id else None
+    return MatchResult(client=client, match=match, supplier=supplier)
+
+
+@task(name="decide-routing", **STEP)
+def decide_routing(job: DocumentJob, extraction: Extraction, matched: MatchResult) -> Decision:
+    context = DocumentContext(
+        document_id=job.document_id, client_id=job.client_id, extraction=extraction, **job.context
+    )
+    booking = propose_booking(extraction, matched.client, matched.supplier, context.payment_method)
+    return decide(context, matched.client, matched.match, matched.supplier, booking)
+
+
+@task(name="persist-outcome", **RETRYING)
+def persist_outcome(
+    job: DocumentJob, extraction: Extraction, matched: MatchResult, decision: Decision
+) -> Outcome:
+    """Bookings, tasks and the document's new state, in one transaction, at most once."""
+    with get_runtime().db.session() as session:
+        row = documents_repo.lock_document(session, job.document_id)
+        assert row is not None
+        if DocumentState(row.state).is_final:
+            return outcome_of(session, row, skipped=True)
+        documents_repo.save_extraction(
+            session, row.id, row.client_id, extraction.public_json(), extraction.text
+        )
+        row.doc_type = extraction.doc_type.value
+        row.supplier_id = matched.match.supplier_id
+        row.supplier_match = matched.match.model_dump(mode="json")
+        row.routing = {
+            "rule": decision.rule,
+            "reasons": decision.reasons,
+            "responsible": decision.responsible.value,
+            "post": decision.post,
+        }
+        booking_id = None
+        if decision.booking is not None:
+            booking, _ = create_booking(
+                session,
+                row.client_id,
+                row.id,
+                decision.booking,
+                origin_key=document_origin(row.id),
+                post=decision.post,
+                posted_by="fiduflow" if decision.post else None,
+            )
+            booking_id = booking.id
+        for draft in decision.tasks:
+            create_task(
+                session,
+                row.client_id,
+                draft,
+                dedupe_key=f"doc:{row.id}:{draft.kind.value}",
+                document_id=row.id,
+                booking_id=booking_id,
+            )
+        documents_repo.mark_final(session, row, DocumentState.ROUTED)
+        session.flush()
+        return outcome_of(session, row)
+
+
+def outcome_of(session: Any, row: DocumentRow, *, skipped: bool = False) -> Outcome:
+    view = documents_repo.document_view(session, row)
+    bookings = [session.get(BookingRow, i) for i in view.booking_ids]
+    tasks = [session.get(TaskRow, i) for i in view.task_ids]
+    return Outcome(
+        document_id=row.id,
+        client_id=row.client_id,
+        filename=row.filename,
+        state=DocumentState(row.state),
+        doc_type=row.doc_type,
+        rule=(row.routing or {}).get("rule"),
+        reasons=(row.routing or {}).get("reasons", []),
+        booking_ids=view.booking_ids,
+        booking_status=bookings[0].status if bookings else None,
+        task_ids=view.task_ids,
+        task_kinds=[t.kind for t in tasks],
+        supplier_id=row.supplier_id,
+        error=row.error,
+        skipped=skipped,
+    )
+
+
+def fail_or_retry(document_id: int, owner: str, error: str) -> Outcome:
+    """After a step failed for good: retry later with backoff, or give up with a task."""
+    runtime = get_runtime()
+    with runtime.db.session() as session:
+        row = documents_repo.lock_document(session, document_id)
+        assert row is not None
+        if DocumentState(row.state).is_final:
+            return outcome_of(session, row, skipped=True)
+        if row.attempts < runtime.settings.max_attempts:
+            delay = timedelta(minutes=2 ** (row.attempts - 1))
+            documents_repo.release_for_retry(session, document_id, owner, error, delay)
+            session.refresh(row)
+            return outcome_of(session, row)
+        documents_repo.mark_final(session, row, DocumentState.FAILED, error=error)
+        create_task(
+            session,
+            row.client_id,
+            TaskDraft(
+                kind=TaskKind.PROCESSING_FAILED,
+                assignee=Party.FIDUCIARY,
+                reason=f"Processing failed after {row.attempts} attempts: {error}",
+            ),
+            dedupe_key=f"doc:{row.id}:{TaskKind.PROCESSING_FAILED.value}",
+            document_id=row.id,
+        )
+        session.flush()
+        return outcome_of(session, row)

@@ -1,0 +1,223 @@
+"""Bookings: drafts, posting with a sequence number, reversals, and the booked output.
+
+Posting takes the next number from a counter row under a lock that is held until commit.
+So numbers are handed out in commit order, and a reader of `?after=SEQ` can never see
+number 11 before number 10 exists (a plain auto-increment cannot promise that).
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.enums import BookingStatus
+from domain.records import BookingDraft, BookingLine, BookingView
+from storage.scope import Scope
+from storage.tables import BookingLineRow, BookingRow, Counter, utcnow
+
+POSTING_COUNTER = "booking_seq"
+
+
+class ImmutableBooking(Exception):
+    """Posted bookings never change; a correction is a reversal plus a new booking."""
+
+
+def document_origin(document_id: int) -> str:
+    return f"doc:{document_id}"
+
+
+def create_booking(
+    session: Session,
+    client_id: str,
+    document_id: int | None,
+    draft: BookingDraft,
+    *,
+    origin_key: str,
+    post: bool,
+    posted_by: str | None = None,
+) -> tuple[BookingRow, bool]:
+    """Create the booking for `origin_key` at most once; returns (row, created)."""
+    existing = session.scalar(select(BookingRow).where(BookingRow.origin_key == origin_key))
+    if existing is not None:
+        return existing, False
+    row = BookingRow(
+        client_id=client_id,
+        document_id=document_id,
+        origin_key=origin_key,
+        status=BookingStatus.DRAFT.value,
+        date=draft.date,
+        currency=draft.currency,
+        supplier_id=draft.supplier_id,
+        text=draft.text[:500],
+        lines=[
+            BookingLineRow(
+                client_id=client_id,
+                line_no=i,
+                account=line.account,
+                debit=line.debit,
+                credit=line.credit,
+                vat_code=line.vat_code,
+                text=line.text[:500],
+            )
+            for i, line in enumerate(draft.lines, start=1)
+        ],
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.scalar(select(BookingRow).where(BookingRow.origin_key == origin_key))
+        if existing is None:
+            raise
+        return existing, False
+    if post:
+        post_booking(session, row, posted_by=posted_by)
+    return row, True
+
+
+def next_seq(session: Session) -> int:
+    counter = session.scalar(
+        select(Counter).where(Counter.name == POSTING_COUNTER).with_for_update()
+    )
+    if counter is None:
+        try:
+            with session.begin_nested():
+                session.add(Counter(name=POSTING_COUNTER, value=0))
+        except IntegrityError:
+            pass
+        counter = session.scalar(
+            select(Counter).where(Counter.name == POSTING_COUNTER).with_for_update()
+        )
+    assert counter is not None
+    counter.value += 1
+    session.flush()
+    return counter.value
+
+
+def post_booking(session: Session, row: BookingRow, *, posted_by: str | None = None) -> None:
+    if row.status == BookingStatus.POSTED.value:
+        return
+    if row.status != BookingStatus.DRAFT.value:
+        raise ImmutableBooking(f"booking {row.id} is {row.status}")
+    check_balanced(row)
+    row.seq = next_seq(session)
+    row.status = BookingStatus.POSTED.value
+    row.posted_at = utcnow()
+    row.posted_by = posted_by
+    session.flush()
+
+
+def check_balanced(row: BookingRow) -> None:
+    debit = sum((line.debit for line in row.lines), Decimal(0))
+    credit = sum((line.credit for line in row.lines), Decimal(0))
+    if debit != credit or debit == 0:
+        raise ValueError(f"booking {row.id} does not balance: {debit} != {credit}")
+
+
+def reverse_booking(
+    session: Session, booking_id: int, *, on: date | None = None, by: str | None = None
+) -> BookingRow:
+    """Post the mirror image of a posted booking and mark the original reversed."""
+    original = session.get(BookingRow, booking_id)
+    if original is None or original.status != BookingStatus.POSTED.value:
+        raise ImmutableBooking("only a posted booking can be reversed")
+    draft = BookingDraft(
+        date=on or original.date,
+        currency=original.currency,
+        supplier_id=original.supplier_id,
+        text=f"Storno: {original.text}"[:500],
+        lines=[
+            BookingLine(
+                account=line.account,
+                debit=line.credit,
+                credit=line.debit,
+                vat_code=line.vat_code,
+                text=line.text,
+            )
+            for line in original.lines
+        ],
+    )
+    reversal, _ = create_booking(
+        session,
+        original.client_id,
+        original.document_id,
+        draft,
+        origin_key=f"rev:{original.id}",
+        post=True,
+        posted_by=by,
+    )
+    reversal.reverses_id = original.id
+    # The reversed booking keeps its seq: downstream already read it, and reads the
+    # reversal as a new posted booking; only the status tells the story.
+    session.execute(
+        update(BookingRow)
+        .where(BookingRow.id == original.id)
+        .values(status=BookingStatus.REVERSED.value)
+    )
+    return reversal
+
+
+def delete_draft(session: Session, row: BookingRow) -> None:
+    if row.status != BookingStatus.DRAFT.value:
+        raise ImmutableBooking("only drafts can be discarded")
+    session.delete(row)
+
+
+def booking_view(row: BookingRow, base_url: str = "") -> BookingView:
+    return BookingView(
+        id=row.id,
+        seq=row.seq,
+        client_id=row.client_id,
+        document_id=row.document_id,
+        status=BookingStatus(row.status),
+        date=row.date,
+        currency=row.currency,
+        supplier_id=row.supplier_id,
+        text=row.text,
+        reverses_id=row.reverses_id,
+        lines=[
+            BookingLine(
+                account=line.account,
+                debit=line.debit,
+                credit=line.credit,
+                vat_code=line.vat_code,
+                text=line.text,
+            )
+            for line in row.lines
+        ],
+        document_url=f"{base_url}/api/v1/documents/{row.document_id}" if row.document_id else None,
+    )
+
+
+def get_booking(session: Session, scope: Scope, booking_id: int) -> BookingRow | None:
+    row = session.get(BookingRow, booking_id)
+    if row is None or not scope.allows(row.client_id):
+        return None
+    return row
+
+
+def posted_after(session: Session, scope: Scope, after: int, limit: int) -> list[BookingRow]:
+    """Posted (and later reversed) bookings in sequence order, for downstream polling."""
+    statement = scope.apply(
+        select(BookingRow).where(BookingRow.seq.is_not(None), BookingRow.seq > after),
+        BookingRow.client_id,
+    )
+    return list(session.scalars(statement.order_by(BookingRow.seq).limit(limit)))
+
+
+def bookings_for_period(
+    session: Session, client_id: str, start: date, end: date
+) -> list[BookingRow]:
+    statement = (
+        select(BookingRow)
+        .where(
+            BookingRow.client_id == client_id,
+            BookingRow.seq.is_not(None),
+            BookingRow.date >= start,
+            BookingRow.date <= end,
+        )
+        .order_by(BookingRow.seq)
+    )
+    return list(session.scalars(statement))

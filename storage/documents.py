@@ -1,0 +1,323 @@
+"""Documents: recording them at intake, claiming them for processing, their states.
+
+Claiming is one conditional UPDATE (compare-and-set), so two workers can never both own a
+document; a lease that runs out makes it claimable again (a crashed worker's documents
+come back by themselves).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.enums import Channel, DocumentState
+from domain.records import DocumentView, SupplierMatch
+from storage.scope import Scope
+from storage.tables import (
+    BookingRow,
+    DocumentRow,
+    ExtractionRow,
+    ReadingCache,
+    TaskRow,
+    utcnow,
+)
+
+
+@dataclass
+class NewDocument:
+    client_id: str
+    channel: Channel
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    sender: str | None = None
+    submitted_by: str | None = None
+    message_id: str | None = None
+    message_row_id: int | None = None
+    idempotency_key: str | None = None
+    payment_method: str | None = None
+    document_class: str | None = None
+    note: str | None = None
+    doc_date: date | None = None
+    parent_id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    document_id: int
+    state: DocumentState
+    duplicate_of: int | None
+    created: bool  # False: an earlier request with the same idempotency key made it
+
+
+class IdempotencyConflict(Exception):
+    """Same Idempotency-Key, different bytes."""
+
+
+def record_document(session: Session, new: NewDocument) -> Recorded:
+    """Insert the document row; the same bytes for the same client become a duplicate.
+
+    Runs inside the caller's transaction; a concurrent insert of the same content is
+    caught by the unique constraint and turned into a duplicate, not an error.
+    """
+    if new.idempotency_key:
+        earlier = session.scalar(
+            select(DocumentRow).where(
+                DocumentRow.client_id == new.client_id,
+                DocumentRow.idempotency_key == new.idempotency_key,
+            )
+        )
+        if earlier is not None:
+            if earlier.sha256 != new.sha256:
+                raise IdempotencyConflict(new.idempotency_key)
+            return Recorded(earlier.id, DocumentState(earlier.state), earlier.duplicate_of, False)
+
+    for _ in range(3):
+        original = session.scalar(
+            select(DocumentRow).where(
+                DocumentRow.client_id == new.client_id, DocumentRow.original_key == new.sha256
+            )
+        )
+        row = _row(new)
+        if original is not None:
+            row.state = DocumentState.DUPLICATE.value
+            row.duplicate_of = original.id
+            row.original_key = None
+            row.processed_at = utcnow()
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            continue  # someone recorded the same content (or key) a moment ago: look again
+        return Recorded(row.id, DocumentState(row.state), row.duplicate_of, True)
+    raise RuntimeError("could not record document after concurrent conflicts")
+
+
+def _row(new: NewDocument) -> DocumentRow:
+    return DocumentRow(
+        client_id=new.client_id,
+        channel=new.channel.value,
+        filename=new.filename,
+        media_type=new.media_type,
+        size=new.size,
+        sha256=new.sha256,
+        original_key=new.sha256,
+        sender=new.sender,
+        submitted_by=new.submitted_by,
+        message_id=new.message_id,
+        message_row_id=new.message_row_id,
+        idempotency_key=new.idempotency_key,
+        payment_method=new.payment_method,
+        document_class=new.document_class,
+        note=new.note,
+        doc_date=new.doc_date,
+        parent_id=new.parent_id,
+        meta=new.meta,
+        state=DocumentState.RECEIVED.value,
+        received_at=utcnow(),
+    )
+
+
+# --- processing ----------------------------------------------------------------------
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    due = or_(DocumentRow.next_attempt_at.is_(None), DocumentRow.next_attempt_at <= now)
+    return or_(
+        and_(DocumentRow.state == DocumentState.RECEIVED.value, due),
+        and_(DocumentRow.state == DocumentState.PROCESSING.value, DocumentRow.lease_until < now),
+    )
+
+
+def claim(session: Session, document_id: int, owner: str, lease: timedelta) -> bool:
+    """Take the document for processing if nobody holds a live lease on it."""
+    now = utcnow()
+    result = session.execute(
+        update(DocumentRow)
+        .where(DocumentRow.id == document_id, _claimable(now))
+        .values(
+            state=DocumentState.PROCESSING.value,
+            lease_owner=owner,
+            lease_until=now + lease,
+            attempts=DocumentRow.attempts + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def claimable_ids(session: Session, limit: int) -> list[int]:
+    now = utcnow()
+    statement = select(DocumentRow.id).where(_claimable(now)).order_by(DocumentRow.id).limit(limit)
+    return list(session.scalars(statement))
+
+
+def claim_batch(session: Session, owner: str, lease: timedelta, limit: int) -> list[int]:
+    """Claim up to `limit` due documents (received, retry due, or lease expired)."""
+    return [i for i in claimable_ids(session, limit) if claim(session, i, owner, lease)]
+
+
+def holds_lease(session: Session, document_id: int, owner: str) -> bool:
+    row = session.get(DocumentRow, document_id)
+    return bool(row and row.state == DocumentState.PROCESSING.value and row.lease_owner == owner)
+
+
+def extend_lease(session: Session, document_id: int, owner: str, lease: timedelta) -> bool:
+    result = session.execute(
+        update(DocumentRow)
+        .where(
+            DocumentRow.id == document_id,
+            DocumentRow.lease_owner == owner,
+            DocumentRow.state == DocumentState.PROCESSING.value,
+        )
+        .values(lease_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release_for_retry(
+    session: Session, document_id: int, owner: str, error: str, delay: timedelta
+) -> None:
+    session.execute(
+        update(DocumentRow)
+        .where(DocumentRow.id == document_id, DocumentRow.lease_owner == owner)
+        .values(
+            state=DocumentState.RECEIVED.value,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=utcnow() + delay,
+            error=error,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_final(
+    session: Session,
+    row: DocumentRow,
+    state: DocumentState,
+    *,
+    error: str | None = None,
+) -> None:
+    row.state = state.value
+    row.lease_owner = None
+    row.lease_until = None
+    row.next_attempt_at = None
+    row.processed_at = utcnow()
+    if error is not None:
+        row.error = error
+
+
+def lock_document(session: Session, document_id: int) -> DocumentRow | None:
+    """The row, locked for the rest of the transaction (PostgreSQL; SQLite has one writer)."""
+    return session.scalar(
+        select(DocumentRow).where(DocumentRow.id == document_id).with_for_update()
+    )
+
+
+def save_extraction(
+    session: Session, document_id: int, client_id: str, data: dict[str, Any], text: str
+) -> None:
+    row = session.get(ExtractionRow, document_id)
+    if row is None:
+        session.add(
+            ExtractionRow(document_id=document_id, client_id=client_id, data=data, text=text)
+        )
+    else:
+        row.data = data
+        row.text = text
+
+
+def cached_reading(session: Session, sha256: str, version: str) -> dict[str, Any] | None:
+    row = session.get(ReadingCache, (sha256, version))
+    return row.data if row else None
+
+
+def cache_reading(session: Session, sha256: str, version: str, data: dict[str, Any]) -> None:
+    if session.get(ReadingCache, (sha256, version)) is None:
+        try:
+            with session.begin_nested():
+                session.add(ReadingCache(sha256=sha256, reader_version=version, data=data))
+        except IntegrityError:
+            pass  # a parallel worker cached the same bytes first; theirs is as good
+
+
+# --- reading documents for users ----------------------------------------------------
+
+
+def get_document_row(session: Session, scope: Scope, document_id: int) -> DocumentRow | None:
+    row = session.get(DocumentRow, document_id)
+    if row is None or not scope.allows(row.client_id):
+        return None  # another client's id looks exactly like a missing one
+    return row
+
+
+def document_view(session: Session, row: DocumentRow) -> DocumentView:
+    extraction = session.get(ExtractionRow, row.id)
+    booking_ids = list(
+        session.scalars(
+            select(BookingRow.id).where(BookingRow.document_id == row.id).order_by(BookingRow.id)
+        )
+    )
+    task_ids = list(
+        session.scalars(
+            select(TaskRow.id).where(TaskRow.document_id == row.id).order_by(TaskRow.id)
+        )
+    )
+    return DocumentView(
+        id=row.id,
+        client_id=row.client_id,
+        channel=Channel(row.channel),
+        filename=row.filename,
+        sha256=row.sha256,
+        size=row.size,
+        state=DocumentState(row.state),
+        doc_type=row.doc_type,
+        extraction=extraction.data if extraction else None,
+        supplier_id=row.supplier_id,
+        supplier_match=SupplierMatch(**row.supplier_match) if row.supplier_match else None,
+        booking_ids=booking_ids,
+        task_ids=task_ids,
+        duplicate_of=row.duplicate_of,
+        parent_id=row.parent_id,
+        received_at=row.received_at,
+        payment_method=row.payment_method,
+        document_class=row.document_class,
+        note=row.note,
+        error=row.error,
+        routing=row.routing,
+    )
+
+
+def list_documents(
+    session: Session,
+    scope: Scope,
+    *,
+    state: DocumentState | None = None,
+    submitted_by: str | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[DocumentRow]:
+    statement = scope.apply(select(DocumentRow), DocumentRow.client_id)
+    if state is not None:
+        statement = statement.where(DocumentRow.state == state.value)
+    if submitted_by is not None:
+        statement = statement.where(DocumentRow.submitted_by == submitted_by)
+    if before_id is not None:
+        statement = statement.where(DocumentRow.id < before_id)
+    return list(session.scalars(statement.order_by(DocumentRow.id.desc()).limit(limit)))
+
+
+def count_by_state(session: Session, scope: Scope) -> dict[str, int]:
+    statement = scope.apply(
+        select(DocumentRow.state, func.count()).group_by(DocumentRow.state),
+        DocumentRow.client_id,
+    )
+    return {state: count for state, count in session.execute(statement)}

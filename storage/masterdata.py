@@ -1,0 +1,264 @@
+"""Master data: the fiduciary, its staff, clients, users, inbound addresses, suppliers.
+
+`load_master_data` is an idempotent upsert: loading the same file twice changes nothing,
+loading a changed file updates what changed. Secrets are stored hashed only.
+"""
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from domain.enums import Access, ClientMode, SupplierStatus, VatMethod
+from domain.extraction import Address
+from domain.identifiers import name_tokens, normalize_company_name
+from domain.masterdata import AddressSpec, MasterData, SupplierSpec
+from domain.policy import DivisionOfLabour
+from domain.records import Client, Supplier, User
+from storage.secrets import password_hash, password_matches, token_hash
+from storage.tables import (
+    ClientRow,
+    ClientSupplier,
+    Fiduciary,
+    InboundAddress,
+    StaffUser,
+    SupplierIban,
+    SupplierNameToken,
+    SupplierRow,
+    UserRow,
+)
+
+
+class LoadSummary(dict[str, int]):
+    pass
+
+
+def load_master_data(session: Session, data: MasterData) -> LoadSummary:
+    summary = LoadSummary(staff=0, clients=0, users=0, suppliers=0, links=0)
+    fiduciary = session.get(Fiduciary, 1) or Fiduciary(id=1)
+    fiduciary.name = data.fiduciary.name
+    fiduciary.inbound_domain = data.fiduciary.inbound_domain.lower()
+    session.add(fiduciary)
+
+    for staff in data.staff:
+        row = session.scalar(select(StaffUser).where(StaffUser.username == staff.username))
+        row = row or StaffUser(username=staff.username)
+        _set_secrets(row, staff.password, staff.token)
+        session.add(row)
+        summary["staff"] += 1
+
+    for supplier in data.suppliers:
+        upsert_supplier(session, supplier)
+        summary["suppliers"] += 1
+    session.flush()
+
+    for spec in data.clients:
+        client = session.get(ClientRow, spec.id) or ClientRow(id=spec.id)
+        client.name = spec.name
+        client.mode = spec.mode.value
+        _set_address(client, spec.address)
+        client.uid = spec.uid
+        client.ibans = spec.ibans
+        client.vat_method = spec.vat_method.value
+        client.policy = DivisionOfLabour.from_overrides(
+            spec.mode, {a.value: _policy_value(v) for a, v in spec.policy.items()}
+        ).to_json()
+        session.add(client)
+        session.flush()
+        if spec.inbound:
+            address = spec.inbound.lower()
+            existing = session.get(InboundAddress, address)
+            if existing and existing.client_id != spec.id:
+                raise ValueError(
+                    f"inbound address {address} belongs to client {existing.client_id}, "
+                    f"cannot give it to {spec.id}"
+                )
+            session.merge(InboundAddress(address=address, client_id=spec.id))
+        for user in spec.users:
+            row = session.scalar(select(UserRow).where(UserRow.username == user.username))
+            if row and row.client_id != spec.id:
+                raise ValueError(f"user {user.username} belongs to client {row.client_id}")
+            row = row or UserRow(username=user.username, client_id=spec.id)
+            row.access = user.access.value
+            _set_secrets(row, user.password, user.token)
+            session.add(row)
+            summary["users"] += 1
+        for supplier_id in spec.suppliers:
+            session.merge(ClientSupplier(client_id=spec.id, supplier_id=supplier_id))
+            summary["links"] += 1
+        summary["clients"] += 1
+    return summary
+
+
+def _policy_value(value: object) -> str | dict[str, str]:
+    if isinstance(value, dict):
+        return {str(getattr(k, "value", k)): str(getattr(v, "value", v)) for k, v in value.items()}
+    return str(getattr(value, "value", value))
+
+
+def _set_secrets(row: StaffUser | UserRow, password: str | None, token: str | None) -> None:
+    # Re-hash only when the secret changed: scrypt is slow on purpose, and a new salt on
+    # every load would make "load twice" rewrite every row.
+    if password and not password_matches(password, row.password_hash):
+        row.password_hash = password_hash(password)
+    if token:
+        row.token_hash = token_hash(token)
+
+
+def _set_address(row: ClientRow | SupplierRow, address: AddressSpec | None) -> None:
+    row.street = address.street if address else None
+    row.postcode = address.postcode if address else None
+    row.city = address.city if address else None
+    row.country = address.country if address else "CH"
+
+
+def upsert_supplier(
+    session: Session,
+    spec: SupplierSpec,
+    *,
+    status: SupplierStatus = SupplierStatus.ACTIVE,
+    proposed_by_client_id: str | None = None,
+    proposed_from_document_id: int | None = None,
+) -> SupplierRow:
+    row = session.get(SupplierRow, spec.id) or SupplierRow(id=spec.id)
+    row.name = spec.name
+    row.name_normalized = normalize_company_name(spec.name)
+    row.uid = spec.uid
+    _set_address(row, spec.address)
+    row.account = spec.account
+    row.status = status.value
+    row.proposed_by_client_id = proposed_by_client_id
+    row.proposed_from_document_id = proposed_from_document_id
+    session.add(row)
+    session.flush()
+    _replace(
+        session,
+        SupplierIban,
+        row.id,
+        [SupplierIban(iban=i, supplier_id=row.id) for i in dict.fromkeys(spec.ibans)],
+    )
+    _replace(
+        session,
+        SupplierNameToken,
+        row.id,
+        [
+            SupplierNameToken(token=t[:60], supplier_id=row.id)
+            for t in dict.fromkeys(name_tokens(spec.name))
+        ],
+    )
+    return row
+
+
+def _replace(session: Session, table: type, supplier_id: str, rows: Iterable[object]) -> None:
+    session.execute(delete(table).where(table.supplier_id == supplier_id))
+    session.add_all(list(rows))
+    session.flush()
+
+
+# --- reading master data -------------------------------------------------------------
+
+
+def client_from_row(row: ClientRow) -> Client:
+    mode = ClientMode(row.mode)
+    return Client(
+        id=row.id,
+        name=row.name,
+        mode=mode,
+        address=Address(
+            name=row.name,
+            street=row.street,
+            postcode=row.postcode,
+            city=row.city,
+            country=row.country,
+        ),
+        uid=row.uid,
+        ibans=list(row.ibans or []),
+        vat_method=VatMethod(row.vat_method),
+        policy=DivisionOfLabour.from_overrides(mode, row.policy or {}),
+    )
+
+
+def get_client(session: Session, client_id: str) -> Client | None:
+    row = session.get(ClientRow, client_id)
+    return client_from_row(row) if row else None
+
+
+def list_clients(session: Session) -> list[Client]:
+    return [client_from_row(r) for r in session.scalars(select(ClientRow).order_by(ClientRow.id))]
+
+
+def client_for_address(session: Session, address: str) -> str | None:
+    row = session.get(InboundAddress, address.strip().lower())
+    return row.client_id if row else None
+
+
+def inbound_addresses(session: Session) -> dict[str, str]:
+    """address -> client id, for the SMTP server's recipient check."""
+    return {r.address: r.client_id for r in session.scalars(select(InboundAddress))}
+
+
+def fiduciary(session: Session) -> Fiduciary | None:
+    return session.get(Fiduciary, 1)
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    digest = token_hash(token)
+    staff = session.scalar(select(StaffUser).where(StaffUser.token_hash == digest))
+    if staff:
+        return User(id=staff.id, username=staff.username, client_id=None)
+    row = session.scalar(select(UserRow).where(UserRow.token_hash == digest))
+    if row:
+        return User(
+            id=row.id, username=row.username, client_id=row.client_id, access=Access(row.access)
+        )
+    return None
+
+
+def user_for_password(session: Session, username: str, password: str) -> User | None:
+    staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if staff and password_matches(password, staff.password_hash):
+        return User(id=staff.id, username=staff.username, client_id=None)
+    row = session.scalar(select(UserRow).where(UserRow.username == username))
+    if row and password_matches(password, row.password_hash):
+        return User(
+            id=row.id, username=row.username, client_id=row.client_id, access=Access(row.access)
+        )
+    return None
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if staff:
+        return User(id=staff.id, username=staff.username, client_id=None)
+    row = session.scalar(select(UserRow).where(UserRow.username == username))
+    if row:
+        return User(
+            id=row.id, username=row.username, client_id=row.client_id, access=Access(row.access)
+        )
+    return None
+
+
+def set_policy(session: Session, client_id: str, policy: DivisionOfLabour) -> None:
+    row = session.get(ClientRow, client_id)
+    if row is None:
+        raise KeyError(client_id)
+    policy.check()
+    row.policy = policy.to_json()
+
+
+def supplier_from_row(row: SupplierRow, ibans: list[str]) -> Supplier:
+    return Supplier(
+        id=row.id,
+        name=row.name,
+        uid=row.uid,
+        ibans=ibans,
+        address=Address(
+            name=row.name,
+            street=row.street,
+            postcode=row.postcode,
+            city=row.city,
+            country=row.country,
+        ),
+        account=row.account,
+        status=SupplierStatus(row.status),
+    )

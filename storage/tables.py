@@ -1,0 +1,320 @@
+"""The database tables (SQLAlchemy 2 typed mappings).
+
+Every row that belongs to a client carries `client_id`; repositories filter on it. The
+unique constraints are the at-most-once guarantees (one original per client and hash,
+one booking and one task of a kind per document), not hope.
+"""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so that migrations can refer to them on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MONEY = Numeric(18, 2)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored and returned as aware UTC datetimes on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; fiduflow stores UTC only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        Decimal: MONEY,
+    }
+
+
+class Fiduciary(Base):
+    __tablename__ = "fiduciary"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    inbound_domain: Mapped[str] = mapped_column(String(200))
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class ClientRow(Base):
+    __tablename__ = "clients"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(16))
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="CH")
+    uid: Mapped[str | None] = mapped_column(String(15), index=True)
+    ibans: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vat_method: Mapped[str] = mapped_column(String(16), default="effective")
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundAddress(Base):
+    __tablename__ = "inbound_addresses"
+    address: Mapped[str] = mapped_column(String(254), primary_key=True)  # lower case
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    access: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class SupplierRow(Base):
+    """The firm's supplier directory (shared master data, like a creditor register)."""
+
+    __tablename__ = "suppliers"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_normalized: Mapped[str] = mapped_column(String(200), index=True)
+    uid: Mapped[str | None] = mapped_column(String(15), index=True)
+    street: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    city: Mapped[str | None] = mapped_column(String(100))
+    country: Mapped[str | None] = mapped_column(String(2))
+    account: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    # The client whose document proposed this supplier; only that client sees it until
+    # a fiduciary confirms it (a proposal must not leak one client's business to others).
+    proposed_by_client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id"))
+    proposed_from_document_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SupplierIban(Base):
+    __tablename__ = "supplier_ibans"
+    iban: Mapped[str] = mapped_column(String(34), primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"), primary_key=True)
+    __table_args__ = (Index("ix_supplier_ibans_supplier", "supplier_id"),)
+
+
+class SupplierNameToken(Base):
+    """Inverted index of name words: finds fuzzy-match candidates without scanning everyone."""
+
+    __tablename__ = "supplier_name_tokens"
+    token: Mapped[str] = mapped_column(String(60), primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"), primary_key=True)
+    __table_args__ = (Index("ix_supplier_name_tokens_supplier", "supplier_id"),)
+
+
+class ClientSupplier(Base):
+    __tablename__ = "client_suppliers"
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"), primary_key=True)
+    __table_args__ = (Index("ix_client_suppliers_supplier", "supplier_id"),)
+
+
+class MessageRow(Base):
+    """One inbound mail (per client it was addressed to), with its metadata."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str | None] = mapped_column(String(998))
+    subject: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (UniqueConstraint("client_id", "raw_sha256"),)
+
+
+class DocumentRow(Base):
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str | None] = mapped_column(String(998))
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # sha256 for originals, NULL for duplicates: one original per client and content.
+    original_key: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    message_row_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    payment_method: Mapped[str | None] = mapped_column(String(32))
+    document_class: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    doc_date: Mapped[date | None] = mapped_column(Date)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    state: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    doc_type: Mapped[str | None] = mapped_column(String(32))
+    supplier_id: Mapped[str | None] = mapped_column(ForeignKey("suppliers.id"))
+    supplier_match: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    routing: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    # Processing lease: who works on it until when; attempts for retry with backoff.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    processed_at: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "original_key"),
+        UniqueConstraint("client_id", "idempotency_key"),
+        Index("ix_documents_claim", "state", "next_attempt_at"),
+    )
+
+
+class ExtractionRow(Base):
+    """What reading one document produced (its Extraction JSON and its text)."""
+
+    __tablename__ = "extractions"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column()
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReadingCache(Base):
+    """Readings by content hash, so the same bytes are never OCR'd twice.
+
+    Not client data in itself: it is only ever looked up by the hash of bytes the caller
+    already holds.
+    """
+
+    __tablename__ = "reading_cache"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reader_version: Mapped[str] = mapped_column(String(20), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column()
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BookingRow(Base):
+    __tablename__ = "bookings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    # "doc:<id>" for a document's booking, "rev:<id>" for a reversal: at most one each.
+    origin_key: Mapped[str] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    supplier_id: Mapped[str | None] = mapped_column(ForeignKey("suppliers.id"))
+    text: Mapped[str] = mapped_column(String(500), default="")
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column()
+    posted_by: Mapped[str | None] = mapped_column(String(100))
+    lines: Mapped[list["BookingLineRow"]] = relationship(
+        order_by="BookingLineRow.line_no", cascade="all, delete-orphan", lazy="selectin"
+    )
+    __table_args__ = (Index("ix_bookings_client_seq", "client_id", "seq"),)
+
+
+class BookingLineRow(Base):
+    __tablename__ = "booking_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str] = mapped_column(String(10))
+    debit: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    credit: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    vat_code: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(500), default="")
+    __table_args__ = (
+        UniqueConstraint("booking_id", "line_no"),
+        CheckConstraint("debit >= 0 AND credit >= 0", name="non_negative"),
+        CheckConstraint("(debit = 0) <> (credit = 0)", name="one_side"),
+    )
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    # Makes "at most once" a constraint: e.g. "doc:17:release_invoice".
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    assignee: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reason: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    __table_args__ = (Index("ix_tasks_open", "status", "assignee", "due_date"),)
+
+
+class Counter(Base):
+    """Named counters (the posting sequence); incremented under a row lock."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
