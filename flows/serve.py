@@ -77,7 +77,7 @@ def serve_all() -> None:
     # Runs start within ~3 s instead of ~10 s (DESIGN.md, measured).
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
 
-    from ingest.api import run_http_in_thread
+    from ingest.api import create_app, run_http_in_thread
     from ingest.smtp import start_smtp
     from prefect import serve
 
@@ -89,9 +89,10 @@ def serve_all() -> None:
     runtime = get_runtime()
     settings = runtime.settings
     dispatcher = make_dispatcher(settings, server_reachable=True)
-    smtp = start_smtp(runtime, dispatcher)
+    smtp = start_smtp(runtime.db, runtime.store, settings, dispatcher)
     http_ready = threading.Event()
-    run_http_in_thread(runtime, dispatcher, ready=http_ready)
+    app = create_app(runtime.db, runtime.store, settings, dispatcher)
+    run_http_in_thread(app, settings, ready=http_ready)
     http_ready.wait(30)
 
     with runtime.db.session() as session:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.enums import Party, TaskKind, TaskStatus
-from domain.records import TaskDraft, TaskView
+from domain.records import TaskDraft, TaskView, User
 from storage.scope import Scope
 from storage.tables import TaskRow, utcnow
 
@@ -99,3 +99,43 @@ def open_tasks_due(session: Session, on: date) -> list[TaskRow]:
         TaskRow.due_date < on,
     )
     return list(session.scalars(statement.order_by(TaskRow.id)))
+
+
+class TaskNotAllowed(Exception):
+    """The user may see the task but not complete it; the message says why."""
+
+
+def complete_task(session: Session, scope: Scope, task_id: int, user: User) -> TaskRow | None:
+    """Mark a task done; a release/approval posts its draft booking in the same transaction.
+
+    Returns None when the task does not exist for this scope (the API answers 404).
+    """
+    from domain.enums import Access
+    from storage.bookings import post_booking
+    from storage.tables import BookingRow
+
+    row = get_task(session, scope, task_id)
+    if row is None:
+        return None
+    if row.status == TaskStatus.DONE.value:
+        return row  # completing twice is harmless: nothing is posted twice
+    if (
+        row.assignee == Party.CLIENT.value
+        and not user.is_staff
+        and user.access is not Access.COMPANY
+    ):
+        raise TaskNotAllowed(
+            "only a user with company access can release or approve; ask your company's "
+            "administrator, or the fiduciary"
+        )
+    if row.assignee == Party.FIDUCIARY.value and not user.is_staff:
+        raise TaskNotAllowed("this task is for the fiduciary")
+    if row.booking_id is not None and row.kind in (
+        TaskKind.RELEASE_INVOICE.value,
+        TaskKind.APPROVE_EXPENSE.value,
+    ):
+        booking = session.get(BookingRow, row.booking_id)
+        if booking is not None and booking.status == "draft":
+            post_booking(session, booking, posted_by=user.username)
+    mark_done(session, row, user.username)
+    return row

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3f8939b18bf8
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 03:29:28.549754
+Create Date: 2026-11-27 03:37:47.675408
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import storage.tables
 
-revision: str = "3f8939b18bf8"
+revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
