@@ -1,0 +1,149 @@
+"""What a file is, decided by its bytes alone — never by its name or a declared type.
+
+`sniff` answers one of the `MediaType`s fiduflow accepts, or None (callers answer 415).
+Every function here is pure, never raises on any input, and does bounded work: the
+magic-number checks look at a fixed prefix, and the XML check stops at the root element.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from lxml import etree
+
+from domain.enums import MediaType
+
+# PDF readers (pdfium, pdf.js, Acrobat) accept the header anywhere in the first 1024 bytes,
+# and real files from some scanners and mail gateways carry a few junk bytes before it.
+_PDF_MAGIC = b"%PDF-"
+_PDF_WINDOW = 1024
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+# Classic TIFF only ("II*\0" little-endian, "MM\0*" big-endian). BigTIFF ("+" instead of
+# "*") is never produced by phones or office scanners and our readers do not promise it.
+_TIFF_MAGICS = (b"II*\x00", b"MM\x00*")
+
+# ISO-BMFF `ftyp` brands of HEIF/HEIC images (ISO/IEC 23008-12). `mif1`/`msf1` are the
+# generic HEIF brands; they count only as the *major* brand, because AVIF files list `mif1`
+# among their compatible brands and are not HEIC.
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+_HEVC_BRANDS = _HEIF_BRANDS - {b"mif1", b"msf1"}
+_FTYP_MAX_BRANDS = 64  # a real ftyp box lists a handful; do not walk a hostile giant one
+
+# ZIP: local file header, empty archive, spanned-archive marker. Only at offset 0 — a
+# self-extracting .exe with a ZIP appended is not something a client sends us.
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+
+# XML e-invoices: the root element decides (namespace + local name).
+_UBL_INVOICE = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
+_UBL_CREDIT_NOTE = "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote"
+_CII_INVOICE = "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}CrossIndustryInvoice"
+E_INVOICE_ROOTS = frozenset({_UBL_INVOICE, _UBL_CREDIT_NOTE, _CII_INVOICE})
+
+# An e-invoice with embedded attachments (base64 PDFs inside the XML) reaches a few MB;
+# anything beyond the mail size limit is not one. Only the prolog is parsed, and the root
+# element must start within its first 64 KiB (XML declaration, comments, PIs).
+MAX_XML_BYTES = 25 * 1024 * 1024
+_XML_PROLOG_BYTES = 64 * 1024
+_XML_FEED_CHUNK = 4096
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_UTF16_LT = (b"<\x00", b"\x00<")
+
+
+def is_zip(data: bytes) -> bool:
+    """True when the bytes start like a ZIP archive (what `archives.open_zip` opens)."""
+    return bytes(data[:4]) in _ZIP_MAGICS
+
+
+def sniff(data: bytes) -> MediaType | None:
+    """The accepted media type of these bytes, or None. Never raises."""
+    try:
+        return _sniff(bytes(data))
+    except Exception:
+        # Defence in depth: every branch below is written not to raise, but a sniffer
+        # that crashes the intake on a hostile file would be worse than answering 415.
+        return None
+
+
+def _sniff(data: bytes) -> MediaType | None:
+    if not data:
+        return None
+    if data.startswith(_PNG_MAGIC):
+        return MediaType.PNG
+    if data.startswith(_JPEG_MAGIC):
+        return MediaType.JPEG
+    if data.startswith(_TIFF_MAGICS):
+        return MediaType.TIFF
+    if _is_heif(data):
+        return MediaType.HEIC
+    if is_zip(data):
+        # A ZIP whose first member is a stored PDF has "%PDF-" in its first KB: it is
+        # still an archive, and its members are judged one by one by `open_zip`.
+        return None
+    if _PDF_MAGIC in data[:_PDF_WINDOW]:
+        return MediaType.PDF
+    if _is_e_invoice_xml(data):
+        return MediaType.XML
+    return None
+
+
+def _is_heif(data: bytes) -> bool:
+    if len(data) < 16 or data[4:8] != b"ftyp":
+        return False
+    major = data[8:12]
+    if major in _HEIF_BRANDS:
+        return True
+    (box_size,) = struct.unpack(">I", data[0:4])
+    end = min(box_size, len(data), 16 + 4 * _FTYP_MAX_BRANDS)
+    return any(data[i : i + 4] in _HEVC_BRANDS for i in range(16, end - 3, 4))
+
+
+def _is_e_invoice_xml(data: bytes) -> bool:
+    return e_invoice_root(data) is not None
+
+
+def e_invoice_root(data: bytes) -> str | None:
+    """The Clark-notation root tag (`{ns}Invoice`) of a UBL/CII e-invoice, else None.
+
+    Parsed with lxml as a pull parser that stops at the root element: no DTD loading, no
+    entity resolution, no network, libxml2's size/depth safety limits on (no huge_tree).
+    A document with a DOCTYPE is refused outright — no e-invoice standard uses one, and
+    that is where XXE and entity-expansion attacks live.
+    """
+    try:
+        return _e_invoice_root(bytes(data))
+    except Exception:
+        return None
+
+
+def _e_invoice_root(data: bytes) -> str | None:
+    if len(data) > MAX_XML_BYTES:
+        return None
+    has_bom = data.startswith(_BOMS)
+    body = data[3:] if data.startswith(_BOMS[0]) else data[2:] if has_bom else data
+    # Cheap gate before lxml: XML starts with "<" after optional whitespace (ASCII/UTF-8),
+    # or is UTF-16 — with a BOM, or recognisable by "<\0" / "\0<".
+    if not (has_bom or body[:256].lstrip(b" \t\r\n").startswith(b"<") or body[:2] in _UTF16_LT):
+        return None
+    parser = etree.XMLPullParser(
+        events=("start",),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        huge_tree=False,
+    )
+    limit = min(len(data), _XML_PROLOG_BYTES)
+    for offset in range(0, limit, _XML_FEED_CHUNK):
+        parser.feed(data[offset : offset + _XML_FEED_CHUNK])
+        for _event, element in parser.read_events():
+            docinfo = element.getroottree().docinfo
+            if docinfo.doctype or docinfo.internalDTD is not None:
+                return None
+            tag = element.tag
+            return tag if isinstance(tag, str) and tag in E_INVOICE_ROOTS else None
+    return None
