@@ -21,6 +21,7 @@ from domain.enums import (
     MatchRule,
     Party,
     PaymentMethod,
+    ReviewReason,
     SupplierStatus,
     TaskKind,
     TaskStatus,
@@ -80,6 +81,26 @@ class SupplierMatch(BaseModel):
     rule: MatchRule = MatchRule.NONE
     score: float = 0.0  # 0..100
     detail: str = ""
+
+
+class PriorDocument(BaseModel):
+    """What routing remembers of an earlier document of the same client (duplicates,
+    reminders): the identifying facts, and what became of it."""
+
+    document_id: int
+    doc_type: DocType | None = None
+    supplier_id: str | None = None
+    supplier_iban: str | None = None
+    supplier_uid: str | None = None
+    supplier_name: str | None = None  # normalised (identifiers.normalize_company_name)
+    invoice_number: str | None = None  # normalised (upper case, letters and digits only)
+    reference: str | None = None  # normalised payment reference (QRR / SCOR)
+    issue_date: date | None = None
+    total: Money | None = None  # as printed: negative for credit notes
+    currency: str | None = None
+    submitted_by: str | None = None
+    booking_id: int | None = None
+    booking_status: BookingStatus | None = None
 
 
 class DocumentView(BaseModel):
@@ -167,6 +188,8 @@ class BookingView(BaseModel):
     reverses_id: int | None = None
     lines: list[BookingLine]
     document_url: str | None = None
+    supplier_name: str | None = None
+    posted_at: datetime | None = None
 
 
 class TaskDraft(BaseModel):
@@ -175,6 +198,11 @@ class TaskDraft(BaseModel):
     reason: str
     due_date: date | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    # True: the task holds the document's draft booking; completing the last such task
+    # posts it (a release, an approval, a review that accepts the proposal).
+    holds_booking: bool = False
+    # An existing booking the task is about (a reminder points at the booked invoice).
+    booking_id: int | None = None
 
 
 class TaskView(BaseModel):
@@ -202,6 +230,12 @@ class Decision(BaseModel):
     responsible: Party = Party.FIDUCIARY
     rule: str  # short machine-readable name of the rule that decided
     reasons: list[str] = Field(default_factory=list)  # human sentences
+    # The type routing settled on (it may differ from the reader's: a customer invoice
+    # recognised by the client's own IBAN, a web upload's document class).
+    doc_type: DocType | None = None
+    issues: list[ReviewReason] = Field(default_factory=list)  # machine-readable reasons
+    # Other records this decision refers to: {"duplicate_of": doc id, "invoice_booking": id}
+    links: dict[str, int] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _something(self) -> Self:

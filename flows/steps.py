@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import extractors
-from domain.enums import DocumentState, Party, TaskKind
+from domain.enums import DocumentState, Party, Phase, TaskKind
 from domain.extraction import Extraction
 from domain.records import (
     Client,
@@ -28,15 +28,17 @@ from domain.records import (
 )
 from extractors.reading import Classification, Reading
 from flows.runtime import get_runtime
-from routing.accounts import propose_booking
-from routing.decide import decide
-from routing.suppliers import match_supplier
+from routing.decide import decide, demote_to_duplicate
+from routing.duplicates import find_duplicate
+from routing.match import DUPLICATE_CHECKED, Matching
+from routing.match import match_document as match_all
 from storage import documents as documents_repo
 from storage.bookings import create_booking, document_origin
 from storage.db import DatabaseUnavailable
+from storage.history import SqlHistory, lock_client, record_facts
 from storage.masterdata import get_client
 from storage.objects import ObjectStoreUnavailable
-from storage.suppliers import SqlSupplierDirectory
+from storage.suppliers import SqlClientDirectory, SqlSupplierDirectory, propose_supplier
 from storage.tables import BookingRow, DocumentRow, TaskRow
 from storage.tasks import create_task
 
@@ -129,38 +131,61 @@ def extract_fields(reading: Reading, classification: Classification) -> Extracti
 
 
 class MatchResult(BaseModel):
+    """The client and everything routing looked up about the document."""
+
     client: Client
-    match: SupplierMatch
-    supplier: Supplier | None = None
+    matching: Matching
+
+    @property
+    def match(self) -> SupplierMatch:
+        return self.matching.supplier.match
+
+    @property
+    def supplier(self) -> Supplier | None:
+        return self.matching.supplier.supplier
+
+
+def document_context(job: DocumentJob, extraction: Extraction) -> DocumentContext:
+    return DocumentContext(
+        document_id=job.document_id, client_id=job.client_id, extraction=extraction, **job.context
+    )
 
 
 @task(name="match-supplier", **RETRYING)
 def match_document(job: DocumentJob, extraction: Extraction) -> MatchResult:
+    """Client check, supplier, duplicates and reminders: indexed lookups, one client's."""
     with get_runtime().db.session() as session:
         client = get_client(session, job.client_id)
         if client is None:
             raise LookupError(f"client {job.client_id} of document {job.document_id} is gone")
-        directory = SqlSupplierDirectory(session, job.client_id)
-        match = match_supplier(extraction, directory)
-        supplier = directory.get(match.supplier_id) if match.supplier_id else None
-    return MatchResult(client=client, match=match, supplier=supplier)
+        matching = match_all(
+            document_context(job, extraction),
+            client,
+            SqlSupplierDirectory(session, job.client_id),
+            SqlClientDirectory(session, job.client_id),
+            SqlHistory(session, job.client_id),
+        )
+    return MatchResult(client=client, matching=matching)
 
 
 @task(name="decide-routing", **STEP)
 def decide_routing(job: DocumentJob, extraction: Extraction, matched: MatchResult) -> Decision:
-    context = DocumentContext(
-        document_id=job.document_id, client_id=job.client_id, extraction=extraction, **job.context
+    # The phase is regular use until master data records setup or period close per client.
+    return decide(
+        document_context(job, extraction), matched.client, matched.matching, Phase.REGULAR
     )
-    booking = propose_booking(extraction, matched.client, matched.supplier, context.payment_method)
-    return decide(context, matched.client, matched.match, matched.supplier, booking)
 
 
 @task(name="persist-outcome", **RETRYING)
 def persist_outcome(
     job: DocumentJob, extraction: Extraction, matched: MatchResult, decision: Decision
 ) -> Outcome:
-    """Bookings, tasks and the document's new state, in one transaction, at most once."""
+    """Supplier proposal, booking, tasks, facts and the document's new state: one
+    transaction, at most once (origin and dedupe keys are unique constraints)."""
     with get_runtime().db.session() as session:
+        # Per client, one routing commit at a time: a copy of an invoice persisted a moment
+        # ago is seen below, so two copies can never both be booked.
+        lock_client(session, job.client_id)
         row = documents_repo.lock_document(session, job.document_id)
         assert row is not None
         if DocumentState(row.state).is_final:
@@ -168,14 +193,27 @@ def persist_outcome(
         documents_repo.save_extraction(
             session, row.id, row.client_id, extraction.public_json(), extraction.text
         )
-        row.doc_type = extraction.doc_type.value
-        row.supplier_id = matched.match.supplier_id
-        row.supplier_match = matched.match.model_dump(mode="json")
+        matching = matched.matching
+        decision, matching = _recheck_duplicate(session, job, matching, decision)
+        match = matching.supplier.match
+        proposal = matching.supplier.proposal
+        proposing = proposal is not None and any(
+            t.kind is TaskKind.CONFIRM_SUPPLIER for t in decision.tasks
+        )
+        if proposing:
+            propose_supplier(session, proposal, row.client_id, row.id)
+        supplier_id = match.supplier_id if (proposal is None or proposing) else None
+        row.doc_type = (decision.doc_type or extraction.doc_type).value
+        row.supplier_id = supplier_id
+        row.supplier_match = match.model_dump(mode="json")
         row.routing = {
             "rule": decision.rule,
             "reasons": decision.reasons,
             "responsible": decision.responsible.value,
             "post": decision.post,
+            "doc_type": row.doc_type,
+            "issues": [i.value for i in decision.issues],
+            "links": decision.links,
         }
         booking_id = None
         if decision.booking is not None:
@@ -196,11 +234,32 @@ def persist_outcome(
                 draft,
                 dedupe_key=f"doc:{row.id}:{draft.kind.value}",
                 document_id=row.id,
-                booking_id=booking_id,
+                booking_id=booking_id if draft.holds_booking else draft.booking_id,
             )
+        record_facts(
+            session,
+            row.client_id,
+            matching.facts.model_copy(update={"supplier_id": supplier_id}),
+            booking_id=booking_id,
+            duplicate_of=decision.links.get("duplicate_of"),
+        )
         documents_repo.mark_final(session, row, DocumentState.ROUTED)
         session.flush()
         return outcome_of(session, row)
+
+
+def _recheck_duplicate(
+    session: Any, job: DocumentJob, matching: Matching, decision: Decision
+) -> tuple[Decision, Matching]:
+    """Look for a duplicate again under the client lock: one may have been committed
+    between the match step and now. Found → the decision becomes the duplicate's."""
+    if decision.booking is None or matching.doc_type not in DUPLICATE_CHECKED:
+        return decision, matching
+    prior = find_duplicate(matching.facts, SqlHistory(session, job.client_id))
+    if prior is None:
+        return decision, matching
+    matching = matching.model_copy(update={"duplicate_of": prior})
+    return demote_to_duplicate(decision, matching), matching
 
 
 def outcome_of(session: Any, row: DocumentRow, *, skipped: bool = False) -> Outcome:

@@ -3,6 +3,12 @@
 Posting takes the next number from a counter row under a lock that is held until commit.
 So numbers are handed out in commit order, and a reader of `?after=SEQ` can never see
 number 11 before number 10 exists (a plain auto-increment cannot promise that).
+
+Posted bookings are immutable: nothing here changes their lines, amounts or date. A
+correction is `correct_booking`: a reversal (the mirror image, posted with its own
+number) plus a new booking. Every booking balances before it is stored (`BookingDraft`)
+and again before it is posted (`check_balanced`); the database refuses a line with both
+or neither side.
 """
 
 from datetime import date
@@ -159,6 +165,32 @@ def reverse_booking(
     return reversal
 
 
+def correct_booking(
+    session: Session,
+    booking_id: int,
+    draft: BookingDraft,
+    *,
+    on: date | None = None,
+    by: str | None = None,
+) -> tuple[BookingRow, BookingRow]:
+    """Correct a posted booking: reverse it, and post `draft` in its place (at most once
+    per original). Returns (reversal, replacement)."""
+    original = session.get(BookingRow, booking_id)
+    if original is None:
+        raise ImmutableBooking(f"no booking {booking_id}")
+    reversal = reverse_booking(session, booking_id, on=on, by=by)
+    replacement, _ = create_booking(
+        session,
+        original.client_id,
+        original.document_id,
+        draft,
+        origin_key=f"cor:{original.id}",
+        post=True,
+        posted_by=by,
+    )
+    return reversal, replacement
+
+
 def delete_draft(session: Session, row: BookingRow) -> None:
     if row.status != BookingStatus.DRAFT.value:
         raise ImmutableBooking("only drafts can be discarded")
@@ -188,6 +220,8 @@ def booking_view(row: BookingRow, base_url: str = "") -> BookingView:
             for line in row.lines
         ],
         document_url=f"{base_url}/api/v1/documents/{row.document_id}" if row.document_id else None,
+        supplier_name=row.supplier.name if row.supplier is not None else None,
+        posted_at=row.posted_at,
     )
 
 

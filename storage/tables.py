@@ -270,6 +270,8 @@ class BookingRow(Base):
     lines: Mapped[list["BookingLineRow"]] = relationship(
         order_by="BookingLineRow.line_no", cascade="all, delete-orphan", lazy="selectin"
     )
+    # For the booked output's supplier name; read-only, never written through.
+    supplier: Mapped["SupplierRow | None"] = relationship(viewonly=True, lazy="selectin")
     __table_args__ = (Index("ix_bookings_client_seq", "client_id", "seq"),)
 
 
@@ -310,6 +312,36 @@ class TaskRow(Base):
     completed_by: Mapped[str | None] = mapped_column(String(100))
     reminded_at: Mapped[datetime | None] = mapped_column()
     __table_args__ = (Index("ix_tasks_open", "status", "assignee", "due_date"),)
+
+
+class DocumentFacts(Base):
+    """What routing saw on a document, kept for the documents after it: suspected
+    duplicates (supplier + invoice number + total; supplier + date + total + submitter)
+    and reminders (payment reference, supplier + invoice number). Indexed per client, so
+    a lookup never reads another client's documents and costs the same at any volume."""
+
+    __tablename__ = "document_facts"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    doc_type: Mapped[str] = mapped_column(String(32))
+    supplier_id: Mapped[str | None] = mapped_column(String(40))
+    supplier_iban: Mapped[str | None] = mapped_column(String(34))
+    supplier_uid: Mapped[str | None] = mapped_column(String(15))
+    supplier_name: Mapped[str | None] = mapped_column(String(200))
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(40))
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    total: Mapped[Decimal | None] = mapped_column(MONEY)  # absolute amount
+    currency: Mapped[str | None] = mapped_column(String(3))
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        Index("ix_document_facts_number", "client_id", "invoice_number"),
+        Index("ix_document_facts_date_total", "client_id", "issue_date", "total"),
+        Index("ix_document_facts_reference", "client_id", "reference"),
+    )
 
 
 class Counter(Base):

@@ -1,15 +1,35 @@
-"""Tasks for people: created at most once per document and kind (dedupe key)."""
+"""Tasks for people: created at most once per document and kind (dedupe key).
+
+A task that *holds* its document's draft booking (a release, an approval, a review, a
+supplier to confirm, a question to the client) posts that booking when it is completed
+and no other such task on it is still open: the booking is posted once every open
+question about it has been answered, by whoever was entitled to answer it.
+"""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.enums import Party, TaskKind, TaskStatus
+from domain.enums import Access, BookingStatus, Party, TaskKind, TaskStatus
 from domain.records import TaskDraft, TaskView, User
 from storage.scope import Scope
-from storage.tables import TaskRow, utcnow
+from storage.tables import BookingRow, TaskRow, utcnow
+
+# Kinds that hold a draft booking until they are done.
+HOLDING_KINDS = frozenset(
+    {
+        TaskKind.RELEASE_INVOICE.value,
+        TaskKind.APPROVE_EXPENSE.value,
+        TaskKind.REVIEW_DOCUMENT.value,
+        TaskKind.CONFIRM_SUPPLIER.value,
+        TaskKind.ASK_CLIENT.value,
+    }
+)
+# Details only the fiduciary's staff may read (another client's identity).
+STAFF_ONLY_DETAILS = frozenset({"other_client"})
 
 
 def create_task(
@@ -47,7 +67,13 @@ def create_task(
     return row, True
 
 
-def task_view(row: TaskRow) -> TaskView:
+def task_view(row: TaskRow, scope: Scope | None = None) -> TaskView:
+    """The task resource. Details naming another client are shown to staff only: pass
+    the caller's scope (`Scope.staff()` shows everything; no scope shows the safe view)."""
+    details: dict[str, Any] = dict(row.details or {})
+    if scope is None or scope.client_id is not None:
+        for key in STAFF_ONLY_DETAILS:
+            details.pop(key, None)
     return TaskView(
         id=row.id,
         client_id=row.client_id,
@@ -58,7 +84,7 @@ def task_view(row: TaskRow) -> TaskView:
         reason=row.reason,
         due_date=row.due_date,
         booking_id=row.booking_id,
-        details=row.details or {},
+        details=details,
         created_at=row.created_at,
     )
 
@@ -106,36 +132,58 @@ class TaskNotAllowed(Exception):
 
 
 def complete_task(session: Session, scope: Scope, task_id: int, user: User) -> TaskRow | None:
-    """Mark a task done; a release/approval posts its draft booking in the same transaction.
+    """Mark a task done, in the caller's transaction, with what completing it means:
+
+    - a confirmed supplier becomes active (and one of the client's suppliers);
+    - the document's draft booking is posted when this was the last open task holding it
+      (a client's release or approval, a fiduciary's review).
 
     Returns None when the task does not exist for this scope (the API answers 404).
+    Raises TaskNotAllowed when the user may see the task but not complete it.
     """
-    from domain.enums import Access
     from storage.bookings import post_booking
-    from storage.tables import BookingRow
+    from storage.suppliers import confirm_supplier
 
     row = get_task(session, scope, task_id)
     if row is None:
         return None
     if row.status == TaskStatus.DONE.value:
         return row  # completing twice is harmless: nothing is posted twice
+    if row.assignee == Party.FIDUCIARY.value and not user.is_staff:
+        raise TaskNotAllowed("this task is for the fiduciary")
     if (
         row.assignee == Party.CLIENT.value
         and not user.is_staff
-        and user.access is not Access.COMPANY
+        and (user.access is not Access.COMPANY or user.client_id != row.client_id)
     ):
         raise TaskNotAllowed(
             "only a user with company access can release or approve; ask your company's "
             "administrator, or the fiduciary"
         )
-    if row.assignee == Party.FIDUCIARY.value and not user.is_staff:
-        raise TaskNotAllowed("this task is for the fiduciary")
-    if row.booking_id is not None and row.kind in (
-        TaskKind.RELEASE_INVOICE.value,
-        TaskKind.APPROVE_EXPENSE.value,
-    ):
-        booking = session.get(BookingRow, row.booking_id)
-        if booking is not None and booking.status == "draft":
-            post_booking(session, booking, posted_by=user.username)
+    if row.kind == TaskKind.CONFIRM_SUPPLIER.value and (row.details or {}).get("supplier_id"):
+        confirm_supplier(session, row.details["supplier_id"], row.client_id)
     mark_done(session, row, user.username)
+    session.flush()
+    if holds_booking(session, row) and not _other_holders_open(session, row):
+        booking = session.get(BookingRow, row.booking_id)
+        if booking is not None and booking.status == BookingStatus.DRAFT.value:
+            post_booking(session, booking, posted_by=user.username)
     return row
+
+
+def holds_booking(session: Session, row: TaskRow) -> bool:
+    """The task holds its own document's draft (not a link to another one's booking)."""
+    if row.booking_id is None or row.kind not in HOLDING_KINDS:
+        return False
+    booking = session.get(BookingRow, row.booking_id)
+    return booking is not None and booking.document_id == row.document_id
+
+
+def _other_holders_open(session: Session, row: TaskRow) -> bool:
+    statement = select(TaskRow.id).where(
+        TaskRow.booking_id == row.booking_id,
+        TaskRow.id != row.id,
+        TaskRow.status == TaskStatus.OPEN.value,
+        TaskRow.kind.in_(HOLDING_KINDS),
+    )
+    return session.scalar(statement.limit(1)) is not None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 03:37:47.675408
+Create Date: 2026-11-27 03:51:48.684408
 """
 
 from collections.abc import Sequence
@@ -346,6 +346,46 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "document_facts",
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.String(length=32), nullable=False),
+        sa.Column("doc_type", sa.String(length=32), nullable=False),
+        sa.Column("supplier_id", sa.String(length=40), nullable=True),
+        sa.Column("supplier_iban", sa.String(length=34), nullable=True),
+        sa.Column("supplier_uid", sa.String(length=15), nullable=True),
+        sa.Column("supplier_name", sa.String(length=200), nullable=True),
+        sa.Column("invoice_number", sa.String(length=64), nullable=True),
+        sa.Column("reference", sa.String(length=40), nullable=True),
+        sa.Column("issue_date", sa.Date(), nullable=True),
+        sa.Column("total", sa.Numeric(precision=18, scale=2), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("submitted_by", sa.String(length=100), nullable=True),
+        sa.Column("booking_id", sa.Integer(), nullable=True),
+        sa.Column("duplicate_of", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["booking_id"], ["bookings.id"], name=op.f("fk_document_facts_booking_id_bookings")
+        ),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name=op.f("fk_document_facts_client_id_clients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["documents.id"], name=op.f("fk_document_facts_document_id_documents")
+        ),
+        sa.PrimaryKeyConstraint("document_id", name=op.f("pk_document_facts")),
+    )
+    with op.batch_alter_table("document_facts", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_document_facts_date_total", ["client_id", "issue_date", "total"], unique=False
+        )
+        batch_op.create_index(
+            "ix_document_facts_number", ["client_id", "invoice_number"], unique=False
+        )
+        batch_op.create_index(
+            "ix_document_facts_reference", ["client_id", "reference"], unique=False
+        )
+
+    op.create_table(
         "tasks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("client_id", sa.String(length=32), nullable=False),
@@ -390,6 +430,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tasks_client_id"))
 
     op.drop_table("tasks")
+    with op.batch_alter_table("document_facts", schema=None) as batch_op:
+        batch_op.drop_index("ix_document_facts_reference")
+        batch_op.drop_index("ix_document_facts_number")
+        batch_op.drop_index("ix_document_facts_date_total")
+
+    op.drop_table("document_facts")
     with op.batch_alter_table("booking_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_booking_lines_booking_id"))
 

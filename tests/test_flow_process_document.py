@@ -1,0 +1,133 @@
+"""The first real flow: a generated Swiss supplier invoice through `process-document`.
+
+Offline client → exactly one posted booking; online client → one task for the client with
+the booking as a draft. Processing again creates nothing new.
+"""
+
+import asyncio
+import random
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.enums import BookingStatus, Channel, DocumentState
+from flows.process_document import process_document
+from ingest.intake import Submission, intake
+from storage.tables import BookingLineRow, BookingRow, DocumentRow, TaskRow
+from tests.docgen import Company, supplier_invoice
+
+pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
+
+GLOOR = Company(
+    name="Gloor Elektro AG",
+    street="Werkstrasse",
+    house_no="12",
+    postcode="8400",
+    city="Winterthur",
+    country="CH",
+    uid="CHE-109.322.551",
+    iban="CH9300762011623852957",
+)
+MUSTER = Company(
+    name="Muster Bau AG",
+    street="Bahnhofstrasse",
+    house_no="1",
+    postcode="8001",
+    city="Zürich",
+    country="CH",
+    uid="CHE-116.281.710",
+    iban=None,
+)
+BROT = Company(
+    name="Bäckerei Brot GmbH",
+    street="Dorfplatz",
+    house_no="3",
+    postcode="3000",
+    city="Bern",
+    country="CH",
+    uid="CHE-945.807.305",
+    iban=None,
+)
+
+
+def take_in(runtime, client_id: str, data: bytes) -> int:
+    recorded = intake(
+        runtime.db,
+        runtime.store,
+        Submission(client_id=client_id, channel=Channel.EMAIL, data=data, filename="rechnung.pdf"),
+        max_bytes=runtime.settings.max_message_bytes,
+    )
+    return recorded.document_id
+
+
+def counts(runtime, document_id: int) -> tuple[int, int, int]:
+    with runtime.db.session() as s:
+        bookings = s.scalar(
+            select(func.count())
+            .select_from(BookingRow)
+            .where(BookingRow.document_id == document_id)
+        )
+        lines = s.scalar(select(func.count()).select_from(BookingLineRow))
+        tasks = s.scalar(
+            select(func.count()).select_from(TaskRow).where(TaskRow.document_id == document_id)
+        )
+    return bookings, lines, tasks
+
+
+@pytest.mark.parametrize("with_qr", [False, True], ids=["plain", "qr-bill"])
+def test_offline_client_invoice_becomes_one_posted_booking(
+    prefect_harness, runtime, load_firm, with_qr
+):
+    load_firm()
+    doc = supplier_invoice(
+        random.Random(7), supplier=GLOOR, recipient=BROT, language="de", with_qr=with_qr
+    )
+    document_id = take_in(runtime, "C02", doc.data)
+
+    outcome = asyncio.run(process_document(document_id))
+
+    assert outcome.state is DocumentState.ROUTED
+    assert outcome.doc_type == "supplier_invoice"
+    with runtime.db.session() as s:
+        booking = s.scalars(select(BookingRow).where(BookingRow.document_id == document_id)).one()
+        row = s.get(DocumentRow, document_id)
+        assert booking.status == BookingStatus.POSTED.value and booking.seq is not None
+        assert booking.supplier_id == "S001" and row.supplier_id == "S001"
+        assert booking.currency == doc.truth.currency
+        credit = sum(line.credit for line in booking.lines if line.account == "2000")
+        assert credit == abs(doc.truth.total)
+        assert sum(li.debit for li in booking.lines) == sum(li.credit for li in booking.lines)
+        assert (
+            s.scalar(
+                select(func.count()).select_from(TaskRow).where(TaskRow.document_id == document_id)
+            )
+            == 0
+        )
+    before = counts(runtime, document_id)
+
+    again = asyncio.run(process_document(document_id))  # a second run of the same document
+
+    assert again.skipped and counts(runtime, document_id) == before
+
+
+def test_online_client_invoice_becomes_one_task_with_a_draft(prefect_harness, runtime, load_firm):
+    load_firm()
+    doc = supplier_invoice(random.Random(11), supplier=GLOOR, recipient=MUSTER, language="de")
+    document_id = take_in(runtime, "C01", doc.data)
+
+    outcome = asyncio.run(process_document(document_id))
+
+    assert outcome.state is DocumentState.ROUTED
+    with runtime.db.session() as s:
+        task = s.scalars(select(TaskRow).where(TaskRow.document_id == document_id)).one()
+        booking = s.scalars(select(BookingRow).where(BookingRow.document_id == document_id)).one()
+        assert (task.kind, task.assignee, task.status) == ("release_invoice", "client", "open")
+        assert task.booking_id == booking.id
+        assert booking.status == BookingStatus.DRAFT.value and booking.seq is None
+    before = counts(runtime, document_id)
+    # Even if the document is put back to `received` (e.g. a repaired lease), routing
+    # again creates nothing new: the unique constraints hold.
+    with runtime.db.session() as s:
+        s.get(DocumentRow, document_id).state = DocumentState.RECEIVED.value
+    asyncio.run(process_document(document_id))
+    assert counts(runtime, document_id) == before
