@@ -1,0 +1,606 @@
+"""The HTTP intake and API (FastAPI): app upload, documents, tasks, booked output, health.
+
+Contract (DESIGN.md, "HTTP"): `Authorization: Bearer TOKEN`; a client user's token sees
+only its own client — another client's ids answer 404, exactly like missing ones; a
+staff token sees every client (`?client=ID` narrows). Errors are JSON
+`{"detail": "<what to do>"}`, never a stack trace; storage down → 503 with Retry-After.
+The client of an upload comes from the token only: body fields such as `client_id`,
+`state` or `sha256` are not parameters, so they are ignored.
+
+Access: every client user may upload and read its client's documents and tasks (whether
+they may *complete* a task is `storage.tasks.complete_task`'s rule); the booked output
+is for company access and staff — employee access is "upload, nothing else" (DESIGN.md).
+"""
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Annotated, Any
+
+import uvicorn
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette import types as asgi
+
+from domain.enums import Access, Channel, DocumentClass, DocumentState, PaymentMethod, TaskStatus
+from domain.records import BookingView, DocumentView, TaskView, User
+from domain.settings import Settings
+from ingest.auth import SessionCodec, session_key, user_from_token
+from ingest.intake import ProcessingQueue, RequestProcessing, StorageUnavailable, Submission
+from ingest.uploads import (
+    MULTIPART_OVERHEAD,
+    Services,
+    display_name,
+    media_type_of,
+    not_found,
+    read_upload,
+    services,
+    submit,
+    upload_client,
+)
+from storage import bookings as bookings_repo
+from storage import documents as documents_repo
+from storage import tasks as tasks_repo
+from storage.db import Database, DatabaseUnavailable
+from storage.objects import (
+    ChecksumMismatch,
+    ObjectMissing,
+    ObjectStore,
+    ObjectStoreUnavailable,
+)
+from storage.scope import Scope
+from storage.tables import DocumentRow
+
+log = logging.getLogger("fiduflow.api")
+
+RETRY_AFTER_S = "30"
+SMALL_BODY_LIMIT = 1024 * 1024  # forms and JSON bodies that carry no file
+UPLOAD_PATHS = ("/api/v1/documents", "/upload")
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A client user's or a staff member's API token (from master data).",
+)
+
+
+# --- who is calling ------------------------------------------------------------------
+
+
+def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(
+            401,
+            "authentication needed: send the header 'Authorization: Bearer <your API token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    user = user_from_token(services(request).db, credentials.credentials)
+    if user is None:
+        raise HTTPException(
+            401,
+            "this API token is unknown or was revoked; ask your fiduciary for a new one",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+Svc = Annotated[Services, Depends(services)]
+
+
+def require_bookkeeping(user: User) -> None:
+    if not user.is_staff and user.access is not Access.COMPANY:
+        raise HTTPException(
+            403,
+            "your access (employee) does not include the bookkeeping; ask a user with "
+            "company access or your fiduciary",
+        )
+
+
+# --- routes --------------------------------------------------------------------------
+
+router = APIRouter(prefix="/api/v1")
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or unknown token"},
+    404: {"model": ErrorBody, "description": "No such object for this token"},
+    503: {"model": ErrorBody, "description": "Storage unavailable; retry after Retry-After"},
+}
+
+
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=DocumentView,
+    responses={
+        **ERRORS,
+        400: {"model": ErrorBody, "description": "Empty file, or staff upload without client"},
+        409: {"model": ErrorBody, "description": "Idempotency-Key reused for other bytes"},
+        413: {"model": ErrorBody, "description": "File over the size limit"},
+        415: {"model": ErrorBody, "description": "Not a PDF/JPEG/PNG/TIFF/HEIC/XML by content"},
+    },
+    summary="Upload one document (mobile app)",
+)
+def upload_document(
+    response: Response,
+    user: CurrentUser,
+    svc: Svc,
+    file: Annotated[
+        UploadFile, File(description="The document: PDF, JPEG, PNG, TIFF, HEIC or XML")
+    ],
+    payment_method: Annotated[PaymentMethod | None, Form(description="How it was paid")] = None,
+    note: Annotated[str | None, Form(max_length=2000, description="e.g. 'Spesen Müller'")] = None,
+    date: Annotated[dt.date | None, Form(description="The document's date (YYYY-MM-DD)")] = None,
+    document_class: Annotated[DocumentClass | None, Form()] = None,
+    client: Annotated[str | None, Query(description="Staff only: the client's id")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Same key + same bytes → the same document; other bytes → 409",
+        ),
+    ] = None,
+) -> DocumentView:
+    owner = upload_client(svc, user, client)
+    data = read_upload(file, svc.settings.max_message_bytes)
+    media_type = media_type_of(data)
+    recorded = submit(
+        svc,
+        Submission(
+            client_id=owner.id,
+            channel=Channel.APP,
+            data=data,
+            filename=display_name(file.filename, media_type),
+            media_type=media_type,
+            submitted_by=user.username,
+            idempotency_key=idempotency_key,
+            payment_method=payment_method,
+            document_class=document_class,
+            note=(note.strip() or None) if note else None,
+            doc_date=date,
+        ),
+    )
+    response.headers["Location"] = f"/api/v1/documents/{recorded.document_id}"
+    if not recorded.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    with svc.db.session() as session:
+        row = session.get(DocumentRow, recorded.document_id)
+        assert row is not None
+        return documents_repo.document_view(session, row)
+
+
+@router.get("/documents", response_model=list[DocumentView], responses=ERRORS)
+def list_documents(
+    user: CurrentUser,
+    svc: Svc,
+    client: Annotated[str | None, Query(description="Staff only: one client's documents")] = None,
+    state: Annotated[DocumentState | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(description="Only ids below this (paging)")] = None,
+) -> list[DocumentView]:
+    """Newest first. Page with `?before=<smallest id you have>`."""
+    scope = Scope.of(user).narrowed(client)
+    with svc.db.session() as session:
+        rows = documents_repo.list_documents(
+            session, scope, state=state, limit=limit, before_id=before
+        )
+        return [documents_repo.document_view(session, row) for row in rows]
+
+
+@router.get("/documents/{document_id}", response_model=DocumentView, responses=ERRORS)
+def get_document(document_id: int, user: CurrentUser, svc: Svc) -> DocumentView:
+    with svc.db.session() as session:
+        row = documents_repo.get_document_row(session, Scope.of(user), document_id)
+        if row is None:
+            not_found("document", document_id)
+        return documents_repo.document_view(session, row)
+
+
+@router.get(
+    "/documents/{document_id}/original",
+    response_class=Response,
+    responses={**ERRORS, 200: {"content": {"application/pdf": {}}, "description": "The bytes"}},
+)
+def get_original(document_id: int, user: CurrentUser, svc: Svc) -> Response:
+    """The original bytes exactly as received (checked against their SHA-256)."""
+    with svc.db.session() as session:
+        row = documents_repo.get_document_row(session, Scope.of(user), document_id)
+        if row is None:
+            not_found("document", document_id)
+        sha256, media_type, filename = row.sha256, row.media_type, row.filename
+    try:
+        data = svc.store.get_original(sha256)
+    except (ObjectMissing, ChecksumMismatch) as exc:
+        log.error("original of document %s unreadable: %s", document_id, exc.__class__.__name__)
+        raise HTTPException(
+            500, "the original cannot be served right now; the operators have been notified"
+        ) from exc
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": _content_disposition(filename)},
+    )
+
+
+def _content_disposition(filename: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace("\\", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+@router.get("/tasks", response_model=list[TaskView], responses=ERRORS)
+def list_tasks(
+    user: CurrentUser,
+    svc: Svc,
+    status: Annotated[TaskStatus | None, Query()] = None,
+    client: Annotated[str | None, Query(description="Staff only: one client's tasks")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[TaskView]:
+    scope = Scope.of(user).narrowed(client)
+    with svc.db.session() as session:
+        rows = tasks_repo.list_tasks(session, scope, status=status, limit=limit)
+        return [tasks_repo.task_view(row) for row in rows]
+
+
+@router.get("/tasks/{task_id}", response_model=TaskView, responses=ERRORS)
+def get_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
+    with svc.db.session() as session:
+        row = tasks_repo.get_task(session, Scope.of(user), task_id)
+        if row is None:
+            not_found("task", task_id)
+        return tasks_repo.task_view(row)
+
+
+@router.post(
+    "/tasks/{task_id}/complete",
+    response_model=TaskView,
+    responses={**ERRORS, 403: {"model": ErrorBody, "description": "Not yours to complete"}},
+)
+def complete_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
+    """Mark done; releasing an invoice or approving an expense posts its draft booking."""
+    try:
+        with svc.db.session() as session:
+            row = tasks_repo.complete_task(session, Scope.of(user), task_id, user)
+            if row is None:
+                not_found("task", task_id)
+            return tasks_repo.task_view(row)
+    except tasks_repo.TaskNotAllowed as exc:
+        raise HTTPException(403, str(exc)) from exc
+
+
+@router.get("/bookings", response_model=list[BookingView], responses=ERRORS)
+def list_bookings(
+    request: Request,
+    user: CurrentUser,
+    svc: Svc,
+    after: Annotated[int, Query(ge=0, description="Sequence number already read")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    client: Annotated[str | None, Query(description="Staff only: one client's bookings")] = None,
+) -> list[BookingView]:
+    """Posted bookings in sequence order; read on with `?after=<last seq>`."""
+    require_bookkeeping(user)
+    scope = Scope.of(user).narrowed(client)
+    with svc.db.session() as session:
+        rows = bookings_repo.posted_after(session, scope, after, limit)
+        return [bookings_repo.booking_view(row, _base_url(request, svc.settings)) for row in rows]
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingView, responses=ERRORS)
+def get_booking(request: Request, booking_id: int, user: CurrentUser, svc: Svc) -> BookingView:
+    require_bookkeeping(user)
+    with svc.db.session() as session:
+        row = bookings_repo.get_booking(session, Scope.of(user), booking_id)
+        if row is None:
+            not_found("booking", booking_id)
+        return bookings_repo.booking_view(row, _base_url(request, svc.settings))
+
+
+def _base_url(request: Request, settings: Settings) -> str:
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
+# --- health --------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    object_store: str
+
+
+health_router = APIRouter()
+
+
+@health_router.get(
+    "/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["health"]
+)
+def healthz(svc: Svc) -> JSONResponse:
+    """200 when the database and the object store answer; 503 names the one that does not."""
+    database = _check(svc.db.ping)
+    object_store = _check(svc.store.ping)
+    ok = database == "ok" and object_store == "ok"
+    body = Health(
+        status="ok" if ok else "unavailable", database=database, object_store=object_store
+    )
+    return JSONResponse(
+        body.model_dump(),
+        status_code=200 if ok else 503,
+        headers={} if ok else {"Retry-After": RETRY_AFTER_S},
+    )
+
+
+def _check(ping: Any) -> str:
+    try:
+        ping()
+    except Exception as exc:
+        log.warning("health check failed: %s", exc.__class__.__name__)
+        return "down"
+    return "ok"
+
+
+# --- errors --------------------------------------------------------------------------
+
+_UNAVAILABLE = (
+    StorageUnavailable,
+    ObjectStoreUnavailable,
+    DatabaseUnavailable,
+    DBAPIError,
+    PoolTimeout,
+)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning(
+        "%s %s: storage unavailable (%s)", request.method, request.url.path, exc.__class__.__name__
+    )
+    return JSONResponse(
+        {
+            "detail": "storage is temporarily unavailable; nothing was changed — please try "
+            "again in a minute"
+        },
+        status_code=503,
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+        problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg"))
+    return JSONResponse({"detail": "; ".join(str(p) for p in problems)}, status_code=422)
+
+
+async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        {"detail": "internal error; the operators have been notified — please try again later"},
+        status_code=500,
+    )
+
+
+# --- request bodies: a streaming size limit -----------------------------------------
+
+
+class BodyTooLarge(HTTPException):
+    pass
+
+
+class BodySizeLimit:
+    """Answer 413 before a too-large body is read: at once when Content-Length says so,
+    otherwise as soon as the counted bytes pass the limit (chunked uploads)."""
+
+    def __init__(self, app: asgi.ASGIApp, upload_limit: int, small_limit: int = SMALL_BODY_LIMIT):
+        self.app = app
+        self.upload_limit = upload_limit
+        self.small_limit = small_limit
+
+    def _limit(self, path: str) -> int:
+        return self.upload_limit if path.startswith(UPLOAD_PATHS) else self.small_limit
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["path"])
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _send_413(send, limit)
+            return
+        seen = 0
+
+        async def counting_receive() -> asgi.Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    # Connection: close, so the server stops reading the rest of it.
+                    raise BodyTooLarge(413, _too_large_text(limit), {"Connection": "close"})
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _content_length(scope: asgi.Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large_text(limit: int) -> str:
+    return f"the request is larger than the limit of {limit:,} bytes; upload smaller files"
+
+
+async def _send_413(send: asgi.Send, limit: int) -> None:
+    response = JSONResponse(
+        {"detail": _too_large_text(limit)}, status_code=413, headers={"Connection": "close"}
+    )
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class SecurityHeaders:
+    """Headers every response gets (the web pages add their own CSP)."""
+
+    def __init__(self, app: asgi.ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: asgi.Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for name, value in (
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                ):
+                    if name not in present:
+                        headers.append((name, value))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+# --- the app -------------------------------------------------------------------------
+
+
+def create_app(
+    db: Database,
+    store: ObjectStore,
+    settings: Settings,
+    request_processing: RequestProcessing | None,
+) -> FastAPI:
+    """The HTTP intake: API under /api/v1, web pages (/login, /upload), /healthz, /docs."""
+    from contextlib import asynccontextmanager
+
+    from ingest import web
+
+    processing = ProcessingQueue(request_processing, name="http-processing")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        processing.stop()
+
+    app = FastAPI(
+        title="fiduflow",
+        version="1",
+        summary="Document intake and booked output of a Swiss fiduciary",
+        description=(
+            "Upload documents from the mobile app, follow their processing, complete tasks "
+            "and read posted bookings. Authenticate with `Authorization: Bearer <token>`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.services = Services(
+        db=db,
+        store=store,
+        settings=settings,
+        processing=processing,
+        sessions=SessionCodec(session_key(settings)),
+    )
+    app.include_router(router, tags=["api"])
+    app.include_router(health_router)
+    app.include_router(web.router)
+    web.mount_static(app)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/upload", status_code=303)
+
+    for exc_type in _UNAVAILABLE:
+        app.add_exception_handler(exc_type, _unavailable)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(Exception, _internal)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodySizeLimit, upload_limit=settings.max_message_bytes + MULTIPART_OVERHEAD)
+    return app
+
+
+class HttpHandle:
+    """A uvicorn server in a daemon thread; `.port` is the bound port, `.stop()` ends it."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread):
+        self.server = server
+        self.thread = thread
+
+    @property
+    def port(self) -> int:
+        for server in getattr(self.server, "servers", []):
+            for sock in server.sockets:
+                return sock.getsockname()[1]
+        raise RuntimeError("the HTTP server is not listening")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def run_http_in_thread(app: FastAPI, settings: Settings, ready: threading.Event) -> HttpHandle:
+    """Serve `app` on settings.http_host:http_port (0: any free port) until `.stop()`."""
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,  # keep the process's logging; uvicorn's access log is off
+        access_log=False,
+        timeout_keep_alive=15,
+        timeout_graceful_shutdown=5,
+        limit_concurrency=200,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="http-intake", daemon=True)
+    thread.start()
+
+    def signal_ready() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and thread.is_alive():
+            if server.started:
+                ready.set()
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=signal_ready, name="http-ready", daemon=True).start()
+    return HttpHandle(server, thread)
