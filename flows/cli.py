@@ -285,6 +285,13 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for state, count in sorted(data["documents"].items()):
         table.add_row(state, str(count))
     out.print(table)
+    leases = data.get("leases") or {}
+    if any(leases.values()):
+        out.print(
+            f"in flight: {leases['processing']} being processed, "
+            f"{leases['lease_expired']} with an expired lease (the next process-inbox "
+            f"sweep takes them), {leases['waiting_for_retry']} waiting for a retry"
+        )
     tasks = Table(title="open tasks")
     tasks.add_column("assignee")
     tasks.add_column("kind")
@@ -375,7 +382,97 @@ def serve() -> None:
     serve_all()
 
 
+# --- production processes (README, "Running in production") -------------------------
+
+
+def _intake_dispatcher():  # type: ignore[no-untyped-def]
+    """Runtime and how this intake process asks for processing (a deployment run when a
+    Prefect server is reachable)."""
+    from flows import prefect_env
+    from flows.dispatch import make_dispatcher
+
+    api_url = prefect_env.configure()
+    runtime = _runtime()
+    return runtime, make_dispatcher(runtime.settings, server_reachable=api_url is not None)
+
+
+def _wait_for_stop() -> None:
+    import signal
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def smtp() -> None:
+    """SMTP intake only (stateless: run several behind MX records)."""
+    try:
+        from ingest.smtp import start_smtp
+    except ModuleNotFoundError as exc:
+        fail(f"SMTP intake is not available in this installation ({exc.name})")
+    runtime, dispatcher = _intake_dispatcher()
+    settings = runtime.settings
+    handle = start_smtp(runtime.db, runtime.store, settings, dispatcher)
+    console.print(f"SMTP intake on {settings.smtp_host}:{handle.port}")
+    try:
+        _wait_for_stop()
+    finally:
+        handle.stop()
+
+
+@app.command()
+def api() -> None:
+    """HTTP intake (API and web pages) only (stateless: run several behind a load balancer)."""
+    try:
+        from ingest.api import create_app, run_http_in_thread
+    except ModuleNotFoundError as exc:
+        fail(f"HTTP intake is not available in this installation ({exc.name})")
+    runtime, dispatcher = _intake_dispatcher()
+    settings = runtime.settings
+    ready = threading.Event()
+    run_http_in_thread(create_app(runtime.db, runtime.store, settings, dispatcher), settings, ready)
+    if not ready.wait(30):
+        fail("the HTTP server did not start in 30 s")
+    console.print(f"HTTP intake on http://{settings.http_host}:{settings.http_port}")
+    _wait_for_stop()
+
+
+@app.command()
+def worker(
+    pool: Annotated[str, typer.Option(help="Prefect work pool (process type).")] = "fiduflow",
+) -> None:
+    """A Prefect worker for the `fiduflow` work pool (run one per machine).
+
+    Makes sure the work pool and the `ocr` concurrency limit exist, then becomes
+    `prefect worker start --pool POOL --type process` in this checkout.
+    """
+    import os
+
+    from flows import prefect_env
+
+    if prefect_env.configure() is None:
+        fail("no Prefect server: set PREFECT_API_URL (e.g. http://prefect:4200/api)")
+    settings = _runtime().settings
+    created = prefect_env.ensure_work_pool(pool)
+    limit = prefect_env.ensure_ocr_limit(settings.ocr_processes)
+    console.print(
+        f"work pool {pool} {'created' if created else 'exists'}; OCR limit {limit}; "
+        "deploy the flows with `prefect deploy --all` (once, from this checkout)"
+    )
+    os.environ.setdefault("FIDUFLOW_HOME", str(Path(__file__).resolve().parent.parent))
+    command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool]
+    os.execv(sys.executable, [*command, "--type", "process"])  # noqa: S606
+
+
 def main() -> None:
+    from flows.artifacts import install_log_redaction
+
+    install_log_redaction()  # no document content or secret in any log line of ours
     try:
         app()
     except KeyboardInterrupt:

@@ -19,7 +19,18 @@ log = logging.getLogger("fiduflow.dispatch")
 DEPLOYMENT = "process-document/process-document"
 
 
+def run_tags(client_id: str, channel: str) -> list[str]:
+    """Tags of a document's run, set when intake asks for it (the type follows once read)."""
+    return [f"client:{client_id}", f"channel:{channel}"]
+
+
 def via_deployment(document_id: int) -> None:
+    """Schedule a `process-document` run now and return without waiting for it.
+
+    Safe from any thread, including one running an event loop (the SMTP server's): the
+    synchronous client is used explicitly, never a coroutine that nobody awaits. The
+    idempotency key makes a repeated request for the same document one run, not two.
+    """
     from prefect.deployments import run_deployment
 
     from flows.runtime import get_runtime
@@ -29,8 +40,16 @@ def via_deployment(document_id: int) -> None:
     with get_runtime().db.session() as session:
         row = session.get(DocumentRow, document_id)
         if row is not None:
-            tags = [f"client:{row.client_id}", f"channel:{row.channel}"]
-    run_deployment(DEPLOYMENT, parameters={"document_id": document_id}, timeout=0, tags=tags)
+            tags = run_tags(row.client_id, row.channel)
+    run_deployment(
+        DEPLOYMENT,
+        parameters={"document_id": document_id},
+        timeout=0,
+        tags=tags,
+        idempotency_key=f"process-document-{document_id}",
+        as_subflow=False,
+        _sync=True,  # type: ignore[call-arg]  # async_dispatch's switch
+    )
 
 
 def inline_dispatcher(workers: int = 2) -> Callable[[int], None]:

@@ -4,23 +4,37 @@
 
 Called by the `process-document` flow (one run per document) and by the batch flows
 (one task per document). The document's state lives in our database, not in Prefect: a
-claim with a lease makes sure only one worker processes it at a time, and a crashed
-worker's lease simply runs out.
+claim with a lease makes sure only one worker processes it at a time. While a worker
+processes, a keeper thread renews its leases; when the worker dies (crash, SIGKILL, a
+lost machine) the renewals stop, the lease runs out and the next `process-inbox` sweep
+claims the document again. A document that has killed its worker `max_attempts` times
+is not tried again: it becomes `failed` with a task for the fiduciary.
 """
 
+import contextlib
 import logging
 import os
 import socket
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
 
 from domain.enums import DocumentState
 from flows import steps
+from flows.artifacts import install_log_redaction
 from flows.runtime import get_runtime
 from storage import documents as documents_repo
-from storage.tables import DocumentRow
+from storage.tables import DocumentRow, utcnow
 
 log = logging.getLogger("fiduflow.pipeline")
+install_log_redaction()
+
+OCR_TAG = "ocr"
 
 
 def worker_id() -> str:
@@ -64,10 +78,96 @@ def claim(document_id: int, owner: str) -> bool:
         )
 
 
+# --- leases ------------------------------------------------------------------------------
+
+
+class LeaseKeeper:
+    """Renews every lease one owner holds, every third of the lease time, until stopped.
+
+    One keeper per owner (a batch run claims many documents under one owner); a daemon
+    thread, so it dies with the process and the leases then run out by themselves.
+    """
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.users = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-keeper-{owner}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        runtime = get_runtime()
+        lease = timedelta(seconds=runtime.settings.lease_seconds)
+        interval = max(0.5, runtime.settings.lease_seconds / 3)
+        while not self._stop.wait(interval):
+            try:
+                renew_leases(self.owner, lease)
+            except Exception:  # the database may be back at the next beat
+                log.warning("could not renew the leases of %s", self.owner, exc_info=True)
+
+
+def renew_leases(owner: str, lease: timedelta) -> int:
+    with get_runtime().db.session() as session:
+        result = session.execute(
+            update(DocumentRow)
+            .where(
+                DocumentRow.lease_owner == owner,
+                DocumentRow.state == DocumentState.PROCESSING.value,
+            )
+            .values(lease_until=utcnow() + lease)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+
+_keepers: dict[str, LeaseKeeper] = {}
+_keepers_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def keeping_leases(owner: str) -> Iterator[None]:
+    """Keep `owner`'s leases alive for the duration of the block (re-entrant per owner)."""
+    with _keepers_lock:
+        keeper = _keepers.get(owner)
+        if keeper is None:
+            keeper = _keepers[owner] = LeaseKeeper(owner)
+            keeper.start()
+        keeper.users += 1
+    try:
+        yield
+    finally:
+        with _keepers_lock:
+            keeper.users -= 1
+            if keeper.users == 0:
+                keeper.stop()
+                del _keepers[owner]
+
+
+# --- processing --------------------------------------------------------------------------
+
+
+def run_logger() -> Any:
+    """The Prefect run logger inside a flow or task run (shown in the UI), else ours."""
+    try:
+        from prefect.logging import get_run_logger
+
+        return get_run_logger()
+    except Exception:
+        return log
+
+
 def process_one(
     document_id: int, owner: str | None = None, *, claimed: bool = False
 ) -> steps.Outcome:
-    """Take one document as far as it goes. Never raises for a document's own problems."""
+    """Take one document as far as it goes. Never raises for a document's own problems.
+
+    `claimed`: the caller claimed it already and keeps the lease alive (the sweep).
+    """
     owner = owner or worker_id()
     job = load_job(document_id)
     if job is None:
@@ -75,18 +175,120 @@ def process_one(
     if not claimed and not claim(document_id, owner):
         # Final already, or another worker holds a live lease on it.
         return current_outcome(document_id, skipped=True)
-    log.info("processing document %s of client %s", job.document_id, job.client_id)
+    with keeping_leases(owner):
+        return _process_claimed(job, owner)
+
+
+def _process_claimed(job: steps.DocumentJob, owner: str) -> steps.Outcome:
+    logger = run_logger()
+    runtime = get_runtime()
+    attempts = _attempts(job.document_id)
+    if attempts > runtime.settings.max_attempts:
+        # Claims beyond the allowed attempts only happen when earlier workers died while
+        # holding it (their lease ran out): this document kills its worker. Stop here.
+        logger.error(
+            "document %s of client %s: worker stopped %s times while processing it; giving up",
+            job.document_id,
+            job.client_id,
+            attempts - 1,
+        )
+        return steps.fail_or_retry(
+            job.document_id,
+            owner,
+            f"processing never finished in {attempts - 1} attempts (the worker stopped)",
+        )
+    logger.info(
+        "processing document %s (%s) of client %s, attempt %s",
+        job.document_id,
+        job.filename,
+        job.client_id,
+        attempts,
+    )
     try:
         data = steps.load_original(job.sha256)
-        reading = steps.read_document(job.sha256, data, job.filename)
+        reading = reader_for(data, job.sha256)(job.sha256, data, job.filename)
         classification = steps.classify_document(reading)
+        tag_document_run(classification.doc_type.value)
         extraction = steps.extract_fields(reading, classification)
         matched = steps.match_document(job, extraction)
         decision = steps.decide_routing(job, extraction, matched)
-        return steps.persist_outcome(job, extraction, matched, decision)
+        outcome = steps.persist_outcome(job, extraction, matched, decision)
     except Exception as exc:
-        log.exception("document %s of client %s failed", job.document_id, job.client_id)
-        return steps.fail_or_retry(document_id, owner, f"{exc.__class__.__name__}: {exc}"[:2000])
+        logger.warning(
+            "document %s of client %s: processing failed (%s)",
+            job.document_id,
+            job.client_id,
+            exc.__class__.__name__,
+            exc_info=True,
+        )
+        outcome = steps.fail_or_retry(
+            job.document_id, owner, f"{exc.__class__.__name__}: {exc}"[:2000]
+        )
+    logger.info(
+        "document %s of client %s: %s%s%s",
+        job.document_id,
+        job.client_id,
+        outcome.state.value,
+        f" as {outcome.doc_type}" if outcome.doc_type else "",
+        f", tasks: {', '.join(outcome.task_kinds)}" if outcome.task_kinds else "",
+    )
+    return outcome
+
+
+def _attempts(document_id: int) -> int:
+    with get_runtime().db.session() as session:
+        row = session.get(DocumentRow, document_id)
+        return row.attempts if row is not None else 0
+
+
+def reader_for(data: bytes, sha256: str) -> Any:
+    """The read step as it should run for these bytes: under the `ocr` tag (a Prefect tag
+    concurrency limit, so a flood of scans cannot take every worker slot) and with a time
+    limit sized to the pages when they need OCR; plain otherwise (text layer, XML, or a
+    reading cached by content hash)."""
+    from extractors.probe import ocr_pages
+
+    pages = ocr_pages(data)
+    if pages == 0 or _cached(sha256):
+        return steps.read_document
+    settings = get_runtime().settings
+    per_page = settings.ocr_page_timeout_s / max(1, min(settings.ocr_processes, pages))
+    limit = settings.parse_timeout_s + per_page * pages + 60
+    return steps.read_document.with_options(tags={OCR_TAG}, timeout_seconds=limit)
+
+
+def _cached(sha256: str) -> bool:
+    with get_runtime().db.session() as session:
+        return documents_repo.cached_reading(session, sha256, steps.READER_VERSION) is not None
+
+
+def tag_document_run(doc_type: str, attempts: int = 3) -> None:
+    """Add `type:<doc type>` to a `process-document` run's tags (client and channel came
+    from intake). Best effort: a tag is never worth failing a document for."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None or context.flow.name != "process-document":
+        return
+    tag = f"type:{doc_type}"
+    for attempt in range(1, attempts + 1):
+        try:
+            _add_run_tag(context.flow_run.id, tag)
+            return
+        except Exception as exc:
+            if attempt == attempts:
+                run_logger().warning("could not tag the run with %s (%s)", tag, exc)
+            else:
+                time.sleep(0.5 * attempt)
+
+
+def _add_run_tag(flow_run_id: Any, tag: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        current = client.read_flow_run(flow_run_id).tags
+        if tag not in current:
+            client.update_flow_run(flow_run_id, tags=[*current, tag])
 
 
 def is_final(state: DocumentState) -> bool:

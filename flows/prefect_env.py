@@ -9,6 +9,7 @@ show in the same UI). An explicit PREFECT_API_URL always wins.
 import os
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from domain.settings import get_settings
 
@@ -44,3 +45,44 @@ def configure() -> str | None:
             os.environ["PREFECT_API_URL"] = url
             return url
     return None
+
+
+OCR_TAG = "ocr"
+WORK_POOL = "fiduflow"
+
+
+def _client(api_url: str | None) -> Any:
+    """A synchronous Prefect client: of `api_url`, or of the current settings."""
+    from prefect.client.orchestration import SyncPrefectClient, get_client
+
+    return SyncPrefectClient(api_url) if api_url else get_client(sync_client=True)
+
+
+def ensure_ocr_limit(limit: int | None = None, api_url: str | None = None) -> int:
+    """Create or update the tag concurrency limit on `ocr` (default: one per core).
+
+    Task runs tagged `ocr` (the read step, when a file needs OCR) wait for a free slot,
+    across every process and machine that reports to this Prefect server. The same as
+    `prefect concurrency-limit create ocr N`.
+    """
+    limit = limit or os.cpu_count() or 1
+    with _client(api_url) as client:
+        client.create_concurrency_limit(tag=OCR_TAG, concurrency_limit=limit)  # an upsert
+    return limit
+
+
+def ensure_work_pool(name: str = WORK_POOL, api_url: str | None = None) -> bool:
+    """Create the process work pool the deployments of prefect.yaml use; True if created."""
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.workers.process import ProcessWorker
+
+    template = ProcessWorker.get_default_base_job_template()
+    with _client(api_url) as client:
+        try:
+            client.create_work_pool(
+                WorkPoolCreate(name=name, type="process", base_job_template=template)
+            )
+        except ObjectAlreadyExists:
+            return False
+    return True

@@ -3,9 +3,13 @@
 1. Prefect: use PREFECT_API_URL if set, else start Prefect's local server (SQLite, under
    DATA_DIR/prefect) and record its address for the other `fiduflow` commands.
 2. The database schema is migrated, the object store opened.
-3. SMTP and HTTP intake run in threads; intake asks for processing through the
+3. The `ocr` tag concurrency limit is set (one OCR step per core at once, whichever
+   worker runs it), so a flood of scans cannot take every slot.
+4. SMTP and HTTP intake run in threads; intake asks for processing through the
    `process-document` deployment.
-4. Prefect's runner serves the deployments (the process-document runs, and the schedules).
+5. Prefect's runner serves every deployment of `flows.deployments` (process-document
+   runs, and the schedules of process-inbox, remind-missing, close-period and
+   export-bookings, in Europe/Zurich time).
 """
 
 import atexit
@@ -14,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 
@@ -46,7 +51,8 @@ def start_prefect_server(port: int = PREFECT_PORT) -> str:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "PREFECT_HOME": str(home)},
+        # The UI asks the API at PREFECT_UI_API_URL; its default assumes port 4200.
+        env={**os.environ, "PREFECT_HOME": str(home), "PREFECT_UI_API_URL": url},
     )
     atexit.register(_stop, process)
     deadline = time.monotonic() + 120
@@ -68,6 +74,29 @@ def _stop(process: subprocess.Popen) -> None:
             process.kill()
 
 
+def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[str]]:  # type: ignore[no-untyped-def]
+    """SMTP and HTTP intake in this process; returns (stoppers, banner lines)."""
+    from ingest.api import create_app, run_http_in_thread
+    from ingest.smtp import start_smtp
+    from storage.masterdata import inbound_addresses
+
+    settings = runtime.settings
+    smtp = start_smtp(runtime.db, runtime.store, settings, dispatcher)
+    http_ready = threading.Event()
+    app = create_app(runtime.db, runtime.store, settings, dispatcher)
+    http = run_http_in_thread(app, settings, ready=http_ready)
+    http_ready.wait(30)
+
+    with runtime.db.session() as session:
+        addresses = inbound_addresses(session)
+    web = settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
+    lines = [f"  mail      smtp://{settings.smtp_host}:{smtp.port}  — send to:"]
+    for address, client_id in sorted(addresses.items(), key=lambda kv: kv[1]):
+        lines.append(f"              {address}  ({client_id})")
+    lines.append(f"  upload    {web}/upload   (API {web}/docs)")
+    return [smtp.stop, http.stop], lines
+
+
 def serve_all() -> None:
     api_url = prefect_env.configure()
     if api_url is None:
@@ -77,36 +106,32 @@ def serve_all() -> None:
     # Runs start within ~3 s instead of ~10 s (DESIGN.md, measured).
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
 
-    from ingest.api import create_app, run_http_in_thread
-    from ingest.smtp import start_smtp
     from prefect import serve
 
     from flows.deployments import all_deployments
     from flows.dispatch import make_dispatcher
     from flows.runtime import get_runtime
-    from storage.masterdata import inbound_addresses
 
     runtime = get_runtime()
     settings = runtime.settings
+    ocr_limit = prefect_env.ensure_ocr_limit(settings.ocr_processes)
+    deployments = all_deployments()
     dispatcher = make_dispatcher(settings, server_reachable=True)
-    smtp = start_smtp(runtime.db, runtime.store, settings, dispatcher)
-    http_ready = threading.Event()
-    app = create_app(runtime.db, runtime.store, settings, dispatcher)
-    run_http_in_thread(app, settings, ready=http_ready)
-    http_ready.wait(30)
+    stoppers, lines = start_intake(runtime, dispatcher)
 
-    with runtime.db.session() as session:
-        addresses = inbound_addresses(session)
     ui = api_url.removesuffix("/api")
-    web = settings.public_url or f"http://{settings.http_host}:{settings.http_port}"
     console.print("[bold green]fiduflow is running[/bold green]")
-    console.print(f"  mail      smtp://{settings.smtp_host}:{settings.smtp_port}  — send to:")
-    for address, client_id in sorted(addresses.items(), key=lambda kv: kv[1]):
-        console.print(f"              {address}  ({client_id})")
-    console.print(f"  upload    {web}/upload   (API {web}/docs)")
+    for line in lines:
+        console.print(line)
     console.print(f"  Prefect   {ui}")
+    console.print(
+        f"            {len(deployments)} deployments: "
+        + ", ".join(d.name for d in deployments)
+        + f"; OCR limited to {ocr_limit} at once (tag 'ocr')"
+    )
     console.print(f"  data      {settings.data_dir.resolve()}")
     try:
-        serve(*all_deployments(), print_starting_message=False)
+        serve(*deployments, print_starting_message=False)
     finally:
-        smtp.stop()
+        for stop in stoppers:
+            stop()

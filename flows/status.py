@@ -5,10 +5,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from domain.enums import DocumentState
 from flows.runtime import Runtime
 from storage.documents import count_by_state
 from storage.scope import Scope
-from storage.tables import TaskRow
+from storage.tables import DocumentRow, TaskRow, utcnow
 
 
 def collect_status(runtime: Runtime, api_url: str | None, runs: int = 10) -> dict[str, Any]:
@@ -23,21 +24,45 @@ def collect_status(runtime: Runtime, api_url: str | None, runs: int = 10) -> dic
                 .order_by(TaskRow.assignee, TaskRow.kind)
             )
         ]
+        leases = _leases(session)
     return {
         "documents": documents,
+        "leases": leases,
         "open_tasks": open_tasks,
         "last_runs": _last_runs(runs) if api_url else [],
         "prefect_api_url": api_url,
     }
 
 
+def _leases(session: Any) -> dict[str, int]:
+    """Documents in flight: held by a live worker, orphaned (the worker died: the next
+    `process-inbox` sweep reclaims them), or waiting for their retry."""
+    now = utcnow()
+    processing = DocumentRow.state == DocumentState.PROCESSING.value
+    received = DocumentRow.state == DocumentState.RECEIVED.value
+
+    def count(*where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(DocumentRow).where(*where)) or 0
+
+    return {
+        "processing": count(processing, DocumentRow.lease_until >= now),
+        "lease_expired": count(processing, DocumentRow.lease_until < now),
+        "waiting_for_retry": count(received, DocumentRow.next_attempt_at > now),
+    }
+
+
 def _last_runs(limit: int) -> list[dict[str, Any]]:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime
     from prefect.client.schemas.sorting import FlowRunSort
 
     async def fetch() -> list[dict[str, Any]]:
         async with get_client() as client:
-            found = await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=limit)
+            found = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(is_null_=False)),
+                sort=FlowRunSort.START_TIME_DESC,
+                limit=limit,
+            )
         return [{"name": r.name, "state": r.state_name, "start": r.start_time} for r in found]
 
     try:

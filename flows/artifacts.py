@@ -1,0 +1,160 @@
+"""What operators see besides states: log redaction and the artifacts of our flows.
+
+Logs and artifacts name documents (by id and file name) and clients (by id), and never
+carry what is *in* a document: its text, amounts, IBANs — nor secrets. Our own messages
+are written that way; `redact` is the safety net for everything else that ends up in a
+log line or an artifact (exception texts, database errors that quote their parameters,
+URLs with passwords), installed process-wide by `install_log_redaction`.
+"""
+
+import logging
+import re
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+# IBANs: country, check digits, 11–30 more characters, printed with or without spaces.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]{1,4}){3,8}\b")
+# Amounts: 1'234.50, 1’234.50, 1 234.50, 1.234,50, 1234.50, 12.– (two decimals or a dash).
+_AMOUNT = re.compile(
+    r"(?<![\w.,’'])(?:\d{1,3}(?:[’' \u00a0\u202f.,]\d{3})+|\d+)(?:[.,]\d{2}|\.[–-])(?![.,]?\d)"
+)
+# SQLAlchemy quotes the statement and its parameters (document text, IBANs) in errors.
+_SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(?:\(Background|\[SQL|$))", re.DOTALL)
+_SQL_STATEMENT = re.compile(r"\[SQL: .*?\](?=\s*(?:\[parameters|\(Background|$))", re.DOTALL)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+_SECRET_WORDS = re.compile(
+    r"(?i)\b(password|passwd|secret|token|api[_-]?key|authorization|bearer)(\s*[=:]\s*|\s+)"
+    r"(?:bearer\s+|basic\s+)?(\"[^\"]*\"|'[^']*'|\S+)"
+)
+
+MAX_REASON = 300
+
+
+def redact(text: str) -> str:
+    """The text with IBANs, amounts, quoted SQL parameters and secrets masked."""
+    if not text:
+        return text
+    text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
+    text = _SQL_STATEMENT.sub("[SQL: hidden]", text)
+    text = _URL_PASSWORD.sub(r"\1***@", text)
+    text = _SECRET_WORDS.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    text = _IBAN.sub("<iban>", text)
+    return _AMOUNT.sub("<amount>", text)
+
+
+def short_reason(text: str | None) -> str:
+    """An error for an artifact: redacted, one line, bounded."""
+    if not text:
+        return ""
+    line = " ".join(redact(text).split())
+    return line if len(line) <= MAX_REASON else line[: MAX_REASON - 1] + "…"
+
+
+# --- logging ---------------------------------------------------------------------------
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_log_redaction() -> None:
+    """Redact every log record this process creates, whoever logs it and wherever it goes
+    (console, Prefect's API log handler, a file): done once, in the record factory, so it
+    also covers handlers that are added later."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            _redact_record(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
+
+
+_formatter = logging.Formatter()
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:
+        return
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg = cleaned
+        record.args = None
+    if record.exc_info and record.exc_info[1] is not None:
+        # Formatters use exc_text when it is set: format the traceback once, redacted.
+        record.exc_text = redact(_formatter.formatException(record.exc_info))
+
+
+# --- artifacts -------------------------------------------------------------------------
+
+
+def artifact_key(*parts: str) -> str:
+    """Prefect artifact keys: lowercase letters, digits and dashes only."""
+    raw = "-".join(parts).lower()
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", raw)).strip("-")
+
+
+def outcome_label(outcome: Any) -> str:
+    """What became of a document, in an operator's words (an `Outcome`)."""
+    if outcome.skipped:
+        return "skipped (done already or held by another worker)"
+    state = outcome.state.value
+    if state == "routed":
+        if outcome.booking_status == "posted" and not outcome.task_ids:
+            return "booked"
+        if outcome.booking_ids and outcome.task_ids:
+            return "task, booking as draft"
+        if outcome.task_ids:
+            return "task"
+        return "routed"
+    if state == "received":
+        return "retry later"
+    return state
+
+
+def inbox_summary(outcomes: Iterable[Any]) -> list[dict[str, str]]:
+    """Rows of the table artifact at the end of a sweep: documents by outcome, then each
+    failed or postponed document with its (redacted) reason."""
+    outcomes = list(outcomes)
+    by_label: dict[str, list[Any]] = defaultdict(list)
+    for outcome in outcomes:
+        by_label[outcome_label(outcome)].append(outcome)
+    rows = []
+    for label, group in sorted(by_label.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        clients = Counter(o.client_id for o in group)
+        rows.append(
+            {
+                "outcome": label,
+                "documents": str(len(group)),
+                "ids": _ids(o.document_id for o in group),
+                "clients": ", ".join(f"{c} ({n})" for c, n in sorted(clients.items())),
+                "reason": "",
+            }
+        )
+    for outcome in outcomes:
+        if outcome.state.value in ("failed", "received") and not outcome.skipped:
+            rows.append(
+                {
+                    "outcome": outcome_label(outcome),
+                    "documents": "1",
+                    "ids": str(outcome.document_id),
+                    "clients": outcome.client_id,
+                    "reason": short_reason(outcome.error),
+                }
+            )
+    return rows
+
+
+def _ids(ids: Iterable[int], limit: int = 30) -> str:
+    ordered = sorted(ids)
+    shown = ", ".join(str(i) for i in ordered[:limit])
+    return shown + (f", … ({len(ordered) - limit} more)" if len(ordered) > limit else "")

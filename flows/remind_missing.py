@@ -1,0 +1,178 @@
+"""`remind-missing` (daily): what happens to open tasks whose due date has passed.
+
+Prefect's e-mail and webhook actions exist only in Prefect Cloud, so reminders are ours:
+a reminder is recorded on the task itself (`reminded_at`, `details.reminders`), which is
+what the client sees in its task list (API and web pages). The rules, for every open task
+with a due date before today (Europe/Zurich):
+
+1. A **requested document** (`missing_document`) still not there: after the due date the
+   fiduciary books without it (DOMAIN.md, "Missing documents"). The task moves to the
+   fiduciary with that instruction, whoever held it.
+2. A task assigned to an **offline client**: offline clients cannot act (the policy
+   changed since it was created). It moves to the fiduciary's list.
+3. A task assigned to an **online client**: it gets a reminder — the first the day after
+   it fell due, then one every `REMIND_EVERY_DAYS` days while it stays open.
+
+Tasks of the fiduciary are left alone (they are on the fiduciary's list already) and are
+counted as overdue in the artifact. Idempotent: a second run on the same day changes
+nothing (escalations are marked in `details.escalation`, reminders are dated).
+"""
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow
+from prefect.artifacts import acreate_markdown_artifact
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.enums import Party, TaskKind, TaskStatus
+from domain.records import Client
+from flows.pipeline import run_logger
+from flows.runtime import get_runtime
+from storage.masterdata import get_client
+from storage.tables import TaskRow, utcnow
+
+ZURICH = ZoneInfo("Europe/Zurich")
+REMIND_EVERY_DAYS = 7
+
+
+class ReminderReport(BaseModel):
+    today: date
+    reminded: list[int] = Field(default_factory=list)  # task ids
+    moved_offline: list[int] = Field(default_factory=list)
+    book_without_document: list[int] = Field(default_factory=list)
+    overdue_fiduciary: list[int] = Field(default_factory=list)
+    per_client: dict[str, dict[str, int]] = Field(default_factory=dict)
+
+    def count(self, client_id: str, what: str) -> None:
+        counts = self.per_client.setdefault(client_id, {})
+        counts[what] = counts.get(what, 0) + 1
+
+
+def today_in_zurich() -> date:
+    return datetime.now(ZURICH).date()
+
+
+def apply_reminders(session: Session, today: date) -> ReminderReport:
+    """The rules above, in one transaction."""
+    report = ReminderReport(today=today)
+    clients: dict[str, Client | None] = {}
+    overdue = session.scalars(
+        select(TaskRow)
+        .where(
+            TaskRow.status == TaskStatus.OPEN.value,
+            TaskRow.due_date.is_not(None),
+            TaskRow.due_date < today,
+        )
+        .order_by(TaskRow.id)
+        .with_for_update()
+    )
+    for task in overdue:
+        if task.client_id not in clients:
+            clients[task.client_id] = get_client(session, task.client_id)
+        client = clients[task.client_id]
+        details = dict(task.details or {})
+        if task.kind == TaskKind.MISSING_DOCUMENT.value:
+            if "escalation" not in details:
+                _escalate(
+                    task,
+                    details,
+                    today,
+                    "book_without_document",
+                    f"No document received by {task.due_date:%d.%m.%Y}: book the transaction "
+                    "without it.",
+                )
+                report.book_without_document.append(task.id)
+                report.count(task.client_id, "book without document")
+            continue
+        if task.assignee == Party.CLIENT.value:
+            if client is None or not client.online:
+                _escalate(
+                    task,
+                    details,
+                    today,
+                    "offline_client",
+                    "Overdue, and the client works offline (cannot act): for the fiduciary.",
+                )
+                report.moved_offline.append(task.id)
+                report.count(task.client_id, "moved to fiduciary")
+            elif _reminder_due(task, today):
+                details["reminders"] = int(details.get("reminders", 0)) + 1
+                details["last_reminder"] = today.isoformat()
+                task.details = details
+                task.reminded_at = utcnow()
+                report.reminded.append(task.id)
+                report.count(task.client_id, "reminded")
+            continue
+        report.overdue_fiduciary.append(task.id)
+        report.count(task.client_id, "overdue for fiduciary")
+    return report
+
+
+def _reminder_due(task: TaskRow, today: date) -> bool:
+    last = (task.details or {}).get("last_reminder")
+    if last is None:
+        return True
+    return today - date.fromisoformat(last) >= timedelta(days=REMIND_EVERY_DAYS)
+
+
+def _escalate(task: TaskRow, details: dict[str, Any], today: date, action: str, why: str) -> None:
+    details["escalation"] = {
+        "action": action,
+        "on": today.isoformat(),
+        "from": task.assignee,
+        "reason_before": task.reason,
+    }
+    task.details = details
+    task.assignee = Party.FIDUCIARY.value
+    task.reason = why
+
+
+def report_markdown(report: ReminderReport) -> str:
+    lines = [
+        f"# Overdue tasks on {report.today:%d.%m.%Y}",
+        "",
+        f"- reminders to online clients: **{len(report.reminded)}**",
+        f"- moved to the fiduciary (offline client): **{len(report.moved_offline)}**",
+        f"- requested documents not received, book without them: "
+        f"**{len(report.book_without_document)}**",
+        f"- overdue on the fiduciary's list: **{len(report.overdue_fiduciary)}**",
+    ]
+    if report.per_client:
+        lines += ["", "| client | what | tasks |", "|---|---|---:|"]
+        for client_id, counts in sorted(report.per_client.items()):
+            for what, n in sorted(counts.items()):
+                lines.append(f"| {client_id} | {what} | {n} |")
+    return "\n".join(lines)
+
+
+@flow(name="remind-missing")
+async def remind_missing(today: date | None = None) -> ReminderReport:
+    """Remind clients of overdue tasks; hand what they cannot or did not do to the
+    fiduciary. `today` defaults to today in Europe/Zurich (set it to replay a day)."""
+    day = today or today_in_zurich()
+    with get_runtime().db.session() as session:
+        report = apply_reminders(session, day)
+    kinds = Counter(
+        {
+            "reminded": len(report.reminded),
+            "moved to the fiduciary": len(report.moved_offline),
+            "to book without document": len(report.book_without_document),
+            "overdue for the fiduciary": len(report.overdue_fiduciary),
+        }
+    )
+    run_logger().info(
+        "remind-missing %s: %s",
+        day.isoformat(),
+        ", ".join(f"{n} {what}" for what, n in kinds.items()),
+    )
+    await acreate_markdown_artifact(
+        markdown=report_markdown(report),
+        key="remind-missing",
+        description=f"Overdue tasks on {day.isoformat()}",
+    )
+    return report

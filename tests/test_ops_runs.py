@@ -1,0 +1,120 @@
+"""What operators see of a document's run: its name and tags, the OCR tag and its limit.
+
+- intake asks for a `process-document` run through the deployment: tagged client and
+  channel, one run per document even if asked twice, also from an event-loop thread;
+- the run is named `<client>-<document id>-<filename>` and gets the document type as a tag;
+- the read step of a scan carries the `ocr` tag (tag concurrency limit) and a time limit;
+  a text PDF's does not;
+- `fiduflow serve` / `fiduflow worker` set the `ocr` limit (an upsert).
+"""
+
+import asyncio
+import threading
+
+import pytest
+
+from domain.enums import Channel
+from flows import dispatch, pipeline, prefect_env
+from flows.process_document import process_document
+from tests.test_ops_support import invoice_pdf, prefect_call, scan_png, take_in, wait_for
+
+pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
+
+
+@pytest.fixture(scope="module")
+def process_document_deployment(prefect_harness):
+    from flows.deployments import by_name, runner_deployment
+
+    return runner_deployment(by_name("process-document")).apply()
+
+
+def _runs_of(document_id: int):
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    runs = prefect_call(
+        lambda c: c.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["process-document"]))
+        )
+    )
+    return [r for r in runs if r.parameters.get("document_id") == document_id]
+
+
+def test_intake_asks_for_one_tagged_run_per_document(
+    process_document_deployment, runtime, load_firm
+):
+    load_firm()
+    document_id = take_in(runtime, "C01", invoice_pdf("C01")[0], channel=Channel.APP)
+    errors: list[BaseException] = []
+
+    def from_an_event_loop_thread() -> None:
+        async def handler() -> None:  # like the SMTP server's: a loop is running here
+            dispatch.via_deployment(document_id)
+
+        try:
+            asyncio.run(handler())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=from_an_event_loop_thread)
+    thread.start()
+    thread.join(60)
+    dispatch.via_deployment(document_id)  # asked twice: still one run
+
+    assert not errors
+    runs = _runs_of(document_id)
+    assert len(runs) == 1
+    assert {"client:C01", "channel:app", "fiduflow"} <= set(runs[0].tags)
+
+
+def test_document_run_is_named_and_tagged_with_its_type(prefect_harness, runtime, load_firm):
+    load_firm()
+    document_id = take_in(runtime, "C02", invoice_pdf("C02", number=3)[0], filename="rg-3.pdf")
+
+    state = asyncio.run(process_document(document_id, return_state=True))
+
+    run_id = state.state_details.flow_run_id
+    run = prefect_call(lambda c: c.read_flow_run(run_id))
+    assert run.name == f"C02-{document_id}-rg-3.pdf"
+    type_tags = [t for t in run.tags if t.startswith("type:")]
+    assert len(type_tags) == 1  # added once classified
+    doc_type = state.result().doc_type
+    assert doc_type is None or type_tags == [f"type:{doc_type}"]
+
+
+def test_scans_are_read_under_the_ocr_tag_with_a_time_limit(runtime, load_firm):
+    load_firm()
+    text_pdf = invoice_pdf("C02", number=4)[0]
+    scan = scan_png()
+    plain = pipeline.reader_for(text_pdf, "a" * 64)
+    ocr = pipeline.reader_for(scan, "b" * 64)
+    assert pipeline.OCR_TAG not in plain.tags and plain.timeout_seconds is None
+    assert pipeline.OCR_TAG in ocr.tags
+    assert ocr.timeout_seconds >= runtime.settings.ocr_page_timeout_s
+    assert ocr.name == "read-document"
+
+
+def test_read_step_of_a_scan_runs_tagged(prefect_harness, runtime, load_firm):
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    load_firm()
+    document_id = take_in(runtime, "C02", scan_png(), filename="quittung.png")
+    state = asyncio.run(process_document(document_id, return_state=True))
+    run_id = state.state_details.flow_run_id
+
+    def read_steps():
+        runs = prefect_call(
+            lambda c: c.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+            )
+        )
+        return [r for r in runs if r.name.startswith("read-document")]
+
+    [read] = wait_for(read_steps)
+    assert pipeline.OCR_TAG in read.tags
+
+
+def test_ocr_concurrency_limit_is_ensured(prefect_harness):
+    assert prefect_env.ensure_ocr_limit(3) == 3
+    assert prefect_env.ensure_ocr_limit(2) == 2  # again: updated, not duplicated
+    limit = prefect_call(lambda c: c.read_concurrency_limit_by_tag("ocr"))
+    assert limit.concurrency_limit == 2

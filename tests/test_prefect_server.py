@@ -1,0 +1,301 @@
+"""A real `prefect server start` on loopback with `fiduflow serve` pointed at it.
+
+Two invoices are mailed to a client's inbound address; the server's API (read with
+Prefect's client) lists their `process-document` runs as completed, named and tagged for
+operators; every deployment is served with its schedule and the `ocr` limit is set; a
+headless-Chromium screenshot of the flow-runs page is saved under the test's temporary
+folder as evidence. Then production's way on the same server: `prefect deploy --all`
+registers prefect.yaml's deployments for the `fiduflow` work pool, and a `fiduflow worker`
+runs a `close-period` run asked for with parameters.
+"""
+
+import asyncio
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+from domain.masterdata import MasterData
+from flows.deployments import DEPLOYMENTS
+from storage.db import Database
+from storage.masterdata import load_master_data
+from tests.conftest import POSTGRES_URL, free_port, master_data
+from tests.test_ops_support import invoice
+
+pytestmark = [pytest.mark.slow, pytest.mark.chromium, pytest.mark.smtp]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_ADDRESS = ("--host", "127.0.0.1", "--port")
+BROT = "brot-a81c2e@in.treuhand.example"  # C02's inbound address (tests/conftest.py)
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIDUFLOW_"))}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    env["PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT"] = "false"
+    env.update(extra)
+    return env
+
+
+def _wait(predicate, timeout: float, what: str, process: subprocess.Popen, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{what}: process ended\n{log.read_text(errors='replace')[-4000:]}")
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    pytest.fail(f"{what}: not within {timeout} s\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def _healthy(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _smtp_ready(port: int) -> bool:
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=2) as smtp:
+            return smtp.noop()[0] == 250
+    except OSError:
+        return False
+
+
+def _api(url: str, fn):
+    from prefect.client.orchestration import PrefectClient
+
+    async def go():
+        async with PrefectClient(url) as client:
+            return await fn(client)
+
+    return asyncio.run(go())
+
+
+def _document_runs(url: str):
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    return _api(
+        url,
+        lambda c: c.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["process-document"]))
+        ),
+    )
+
+
+def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.fixture
+def prefect_database() -> Iterator[dict[str, str]]:
+    """Prefect's own database: PostgreSQL as in production when there is one (Prefect on
+    SQLite stalls under concurrent use), else Prefect's default SQLite file."""
+    if not POSTGRES_URL:
+        yield {}
+        return
+    import psycopg
+
+    name = f"prefect_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    host = POSTGRES_URL.split("://", 1)[1].rsplit("/", 1)[0]
+    yield {"PREFECT_SERVER_DATABASE_CONNECTION_URL": f"postgresql+asyncpg://{host}/{name}"}
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
+    prefect_port, smtp_port, http_port = free_port(), free_port(), free_port()
+    api_url = f"http://127.0.0.1:{prefect_port}/api"
+    server_log = tmp_path / "prefect-server.log"
+    serve_log = tmp_path / "fiduflow-serve.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", *SERVER_ADDRESS, str(prefect_port)],
+        env=_clean_env(
+            PREFECT_HOME=str(tmp_path / "server-home"),
+            PREFECT_UI_API_URL=api_url,
+            **prefect_database,
+        ),
+        stdout=server_log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    serve = None
+    try:
+        # While the server starts: the firm's master data.
+        data_dir = tmp_path / "data"
+        database = Database(f"sqlite:///{data_dir / 'fiduflow.db'}")
+        with database.session() as session:
+            load_master_data(session, MasterData.model_validate(master_data()))
+        _wait(lambda: _healthy(api_url), 90, "prefect server start", server, server_log)
+
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve"],
+            env=_clean_env(
+                PREFECT_API_URL=api_url,
+                PREFECT_HOME=str(tmp_path / "serve-home"),
+                FIDUFLOW_DATA_DIR=str(data_dir),
+                FIDUFLOW_SMTP_PORT=str(smtp_port),
+                FIDUFLOW_HTTP_PORT=str(http_port),
+                FIDUFLOW_OCR_PROCESSES="2",
+            ),
+            stdout=serve_log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        _wait(lambda: _smtp_ready(smtp_port), 90, "fiduflow serve (SMTP)", serve, serve_log)
+
+        def served() -> bool:
+            deployments = _api(api_url, lambda c: c.read_deployments())
+            return {d.name for d in deployments} >= {s.name for s in DEPLOYMENTS} and deployments
+
+        deployments = _wait(served, 60, "deployments served", serve, serve_log)
+
+        documents = [invoice("C02", number=n, seed=42) for n in (1, 2)]
+        for n, document in enumerate(documents, start=1):
+            message = EmailMessage()
+            message["From"] = "buchhaltung@brot.example"
+            message["To"] = BROT
+            message["Subject"] = f"Rechnung {n}"
+            message.set_content("Anbei die Rechnung.")
+            message.add_attachment(
+                document.data, maintype="application", subtype="pdf", filename=f"rechnung-{n}.pdf"
+            )
+            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
+                smtp.send_message(message)
+
+        def both_completed():
+            runs = _document_runs(api_url)
+            done = [r for r in runs if r.state and r.state.is_completed()]
+            return len(done) == 2 and done
+
+        runs = _wait(both_completed, 120, "two completed process-document runs", serve, serve_log)
+
+        names = sorted(r.name for r in runs)
+        assert [n.split("-")[0] for n in names] == ["C02", "C02"]
+        assert names[0].endswith("rechnung-1.pdf") and names[1].endswith("rechnung-2.pdf")
+        for run in runs:
+            assert {"client:C02", "channel:email", "fiduflow"} <= set(run.tags)
+            assert any(tag.startswith("type:") for tag in run.tags)
+
+        by_name = {d.name: d for d in deployments}
+        for spec in DEPLOYMENTS:
+            crons = [s.schedule.cron for s in by_name[spec.name].schedules]
+            assert crons == ([spec.cron] if spec.cron else [])
+        ocr = _api(api_url, lambda c: c.read_concurrency_limit_by_tag("ocr"))
+        assert ocr.concurrency_limit == 2
+
+        # Evidence: the flow-runs page as an operator sees it.
+        from playwright.sync_api import sync_playwright
+
+        screenshot = tmp_path / "flow-runs.png"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"http://127.0.0.1:{prefect_port}/runs", wait_until="networkidle")
+            page.get_by_text(names[0]).first.wait_for(timeout=30_000)
+            page.screenshot(path=str(screenshot), full_page=True)
+            browser.close()
+        assert screenshot.stat().st_size > 10_000
+
+        # Production: the served process goes; `prefect deploy --all` registers prefect.yaml
+        # for the work pool, and a `fiduflow worker` runs what is asked of it.
+        _stop(serve, signal.SIGINT)
+        from flows import prefect_env
+
+        env = _clean_env(PREFECT_API_URL=api_url, PREFECT_HOME=str(tmp_path / "deploy-home"))
+        assert prefect_env.ensure_work_pool(api_url=api_url)
+        pool = _api(api_url, lambda c: c.read_work_pool(prefect_env.WORK_POOL))
+        assert pool.type == "process"
+        deploy = subprocess.run(
+            [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+        pooled = {
+            d.name: d
+            for d in _api(api_url, lambda c: c.read_deployments())
+            if d.work_pool_name == prefect_env.WORK_POOL
+        }
+        assert set(pooled) == {s.name for s in DEPLOYMENTS}
+        assert [s.schedule.cron for s in pooled["process-inbox"].schedules] == ["*/5 * * * *"]
+
+        worker_log = tmp_path / "fiduflow-worker.log"
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "worker"],
+            env=_clean_env(
+                PREFECT_API_URL=api_url,
+                PREFECT_HOME=str(tmp_path / "worker-home"),
+                PREFECT_WORKER_QUERY_SECONDS="1",
+                FIDUFLOW_DATA_DIR=str(data_dir),
+                FIDUFLOW_HOME=str(ROOT),
+            ),
+            stdout=worker_log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,  # the pull step moves each run into FIDUFLOW_HOME
+        )
+        try:
+            flow_run = _api(
+                api_url,
+                lambda c: c.create_flow_run_from_deployment(
+                    pooled["close-period"].id, parameters={"client": "C02", "period": "2026-01"}
+                ),
+            )
+
+            def finished():
+                run = _api(api_url, lambda c: c.read_flow_run(flow_run.id))
+                return run.state.is_final() and run
+
+            run = _wait(finished, 90, "close-period run by the worker", worker, worker_log)
+            assert run.state.is_completed(), worker_log.read_text(errors="replace")[-3000:]
+            assert run.work_pool_name == prefect_env.WORK_POOL
+            artifacts = _api(
+                api_url,
+                lambda c: c.read_artifacts(
+                    artifact_filter=ArtifactFilter(
+                        flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])
+                    )
+                ),
+            )
+            assert [a.key for a in artifacts] == ["close-c02-2026-01"]
+        finally:
+            _stop(worker)
+    finally:
+        if serve is not None:
+            _stop(serve, signal.SIGINT)
+        _stop(server)
