@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=2525, description="Port of the SMTP intake.")
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP intake binds.")
     http_port: int = Field(default=8000, description="Port of the HTTP API and web pages.")
+    prefect_port: int = Field(
+        default=4200,
+        description="Port of Prefect's local server that `fiduflow serve` starts when "
+        "PREFECT_API_URL is not set.",
+    )
     inbound_domain: str | None = Field(
         default=None, description="Mail domain of the inbound addresses (overrides master data)."
     )

@@ -26,10 +26,8 @@ from flows import prefect_env
 
 console = Console(stderr=True)
 
-PREFECT_PORT = int(os.environ.get("FIDUFLOW_PREFECT_PORT", "4200"))
 
-
-def start_prefect_server(port: int = PREFECT_PORT) -> str:
+def start_prefect_server(port: int) -> str:
     url = f"http://127.0.0.1:{port}/api"
     if prefect_env.healthy(url):
         return url
@@ -100,7 +98,9 @@ def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[st
 def serve_all() -> None:
     api_url = prefect_env.configure()
     if api_url is None:
-        api_url = start_prefect_server()
+        from domain.settings import get_settings
+
+        api_url = start_prefect_server(get_settings().prefect_port)
         os.environ["PREFECT_API_URL"] = api_url
         prefect_env.recorded_api_url_file().write_text(api_url)
     # Runs start within ~3 s instead of ~10 s (DESIGN.md, measured).

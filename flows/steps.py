@@ -290,7 +290,9 @@ def fail_or_retry(document_id: int, owner: str, error: str) -> Outcome:
     with runtime.db.session() as session:
         row = documents_repo.lock_document(session, document_id)
         assert row is not None
-        if DocumentState(row.state).is_final:
+        if DocumentState(row.state).is_final or row.lease_owner != owner:
+            # Final already, or our lease ran out and another worker owns it now: its
+            # outcome counts, not our failure.
             return outcome_of(session, row, skipped=True)
         if row.attempts < runtime.settings.max_attempts:
             delay = timedelta(minutes=2 ** (row.attempts - 1))

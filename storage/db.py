@@ -40,7 +40,10 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
         _configure_sqlite(engine)
         return engine
@@ -51,6 +54,9 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
         url,
         echo=echo,
         pool_pre_ping=True,
+        # Error messages end up in logs, task reasons and Prefect's UI: never with the
+        # client data (IBANs, amounts, text) that was bound to the failing statement.
+        hide_parameters=True,
         pool_size=10,
         max_overflow=20,
         connect_args=connect_args,

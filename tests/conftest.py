@@ -57,7 +57,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if skipped:
         reporter.write_line(
             f"FIDUFLOW_TEST_REQUIRE_ALL=1 but {len(skipped)} test(s) were skipped: "
-            "a service or install step is missing", red=True)
+            "a service or install step is missing",
+            red=True,
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -77,8 +79,10 @@ def settings(tmp_path: Path) -> Settings:
 
 def _postgres_database() -> Iterator[Database]:
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set FIDUFLOW_TEST_POSTGRES_URL "
-                    "(CI uses postgresql://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL not configured: set FIDUFLOW_TEST_POSTGRES_URL "
+            "(CI uses postgresql://postgres@127.0.0.1:5432/test)"
+        )
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(normalize_url(POSTGRES_URL))
     with admin.begin() as connection:
@@ -176,19 +180,28 @@ def master_data(**overrides: Any) -> dict[str, Any]:
         "staff": [{"username": "anna", "password": "anna-pw-123", "token": "staff-token-anna"}],
         "clients": [
             {
-                "id": "C01", "name": "Muster Bau AG", "mode": "online",
+                "id": "C01",
+                "name": "Muster Bau AG",
+                "mode": "online",
                 "address": {"street": "Bahnhofstrasse 1", "postcode": "8001", "city": "Zürich"},
-                "uid": "CHE-116.281.710", "iban": "CH44 3199 9123 0008 8901 2",
+                "uid": "CHE-116.281.710",
+                "iban": "CH44 3199 9123 0008 8901 2",
                 "inbound": "muster-7f3a9c@in.treuhand.example",
                 "users": [
-                    {"username": "hans", "access": "company", "password": "hans-pw-123",
-                     "token": "token-hans"},
+                    {
+                        "username": "hans",
+                        "access": "company",
+                        "password": "hans-pw-123",
+                        "token": "token-hans",
+                    },
                     {"username": "lea", "access": "employee", "token": "token-lea"},
                 ],
                 "suppliers": ["S001"],
             },
             {
-                "id": "C02", "name": "Bäckerei Brot GmbH", "mode": "offline",
+                "id": "C02",
+                "name": "Bäckerei Brot GmbH",
+                "mode": "offline",
                 "address": {"street": "Dorfplatz 3", "postcode": "3000", "city": "Bern"},
                 "uid": "CHE-945.807.305",
                 "inbound": "brot-a81c2e@in.treuhand.example",

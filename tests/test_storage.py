@@ -27,16 +27,27 @@ from tests.conftest import master_data
 
 
 def new_doc(client_id: str = "C01", sha: str = "a" * 64, **kw) -> repo.NewDocument:
-    return repo.NewDocument(client_id=client_id, channel=Channel.APP, filename="r.pdf",
-                            media_type="application/pdf", size=10, sha256=sha, **kw)
+    return repo.NewDocument(
+        client_id=client_id,
+        channel=Channel.APP,
+        filename="r.pdf",
+        media_type="application/pdf",
+        size=10,
+        sha256=sha,
+        **kw,
+    )
 
 
 def draft(amount: str = "108.10") -> BookingDraft:
     return BookingDraft(
-        date=date(2026, 3, 1), currency="CHF", text="Gloor",
-        lines=[BookingLine(account="6100", debit=Decimal("100.00")),
-               BookingLine(account="1171", debit=Decimal("8.10")),
-               BookingLine(account="2000", credit=Decimal(amount))],
+        date=date(2026, 3, 1),
+        currency="CHF",
+        text="Gloor",
+        lines=[
+            BookingLine(account="6100", debit=Decimal("100.00")),
+            BookingLine(account="1171", debit=Decimal("8.10")),
+            BookingLine(account="2000", credit=Decimal(amount)),
+        ],
     )
 
 
@@ -56,8 +67,13 @@ def test_master_data_load_is_idempotent_and_hashes_secrets(db, load_firm):
         assert len(users) == 3
         for row in [*users, *s.scalars(select(StaffUser)).all()]:
             stored = f"{row.token_hash} {row.password_hash}"
-            for secret in ("token-hans", "token-lea", "staff-token-anna", "hans-pw-123",
-                           "anna-pw-123"):
+            for secret in (
+                "token-hans",
+                "token-lea",
+                "staff-token-anna",
+                "hans-pw-123",
+                "anna-pw-123",
+            ):
                 assert secret not in stored
         assert user_for_token(s, "token-hans").client_id == "C01"
         assert user_for_token(s, "staff-token-anna").is_staff
@@ -123,8 +139,16 @@ def test_booking_at_most_once_and_sequence_in_order(db, load_firm):
         b2, created2 = create_booking(s, "C01", doc, draft(), origin_key=f"doc:{doc}", post=True)
     assert created1 and not created2 and b1.id == b2.id and b1.seq is not None
     with db.session() as s:  # the constraint holds even when the check is bypassed
-        s.add(type(b1)(client_id="C01", document_id=doc, origin_key=f"doc:{doc}",
-                       status="draft", date=date(2026, 3, 1), currency="CHF"))
+        s.add(
+            type(b1)(
+                client_id="C01",
+                document_id=doc,
+                origin_key=f"doc:{doc}",
+                status="draft",
+                date=date(2026, 3, 1),
+                currency="CHF",
+            )
+        )
         with pytest.raises(IntegrityError):
             s.flush()
         s.rollback()
@@ -142,8 +166,16 @@ def test_unbalanced_booking_is_impossible(db):
     with pytest.raises(ValueError, match="debits"):
         draft(amount="108.00")
     with db.session() as s:  # and the database refuses a line with both sides
-        s.add(BookingLineRow(booking_id=1, client_id="x", line_no=1, account="1",
-                             debit=Decimal(1), credit=Decimal(1)))
+        s.add(
+            BookingLineRow(
+                booking_id=1,
+                client_id="x",
+                line_no=1,
+                account="1",
+                debit=Decimal(1),
+                credit=Decimal(1),
+            )
+        )
         with pytest.raises(IntegrityError):
             s.flush()
         s.rollback()
