@@ -64,4 +64,5 @@ class Classification(BaseModel):
     language_confidence: float = 0.0
     # Page ranges (1-based, inclusive) when the file holds several documents.
     parts: list[tuple[int, int]] = Field(default_factory=list)
-    scores: dict[str, float] = Field(default_factory=dict)
+    scores: dict[str, float] = Field(default_factory=dict)  # per document type
+    ms: float = 0.0  # how long classifying took (copied into Extraction.timings)

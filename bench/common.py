@@ -1,0 +1,84 @@
+"""Shared by the benchmarks: make the repository importable, compare values with truth."""
+
+import sys
+import unicodedata
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+FIELDS = [
+    "doc_type",
+    "language",
+    "supplier_name",
+    "supplier_uid",
+    "supplier_iban",
+    "invoice_number",
+    "issue_date",
+    "due_date",
+    "currency",
+    "total",
+    "vat",
+    "reference",
+    "has_qr",
+]
+QR_FIELDS = ["supplier_iban", "total", "currency", "reference"]
+
+
+def norm_text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value)
+    return " ".join(value.replace("’", "'").split()).casefold()
+
+
+def vat_key(lines: list[Any]) -> set[tuple[Decimal, Decimal | None, Decimal | None]]:
+    out = set()
+    for v in lines or []:
+        get = v.get if isinstance(v, dict) else lambda k, v=v: getattr(v, k)
+        rate, base, amount = get("rate"), get("base"), get("amount")
+        out.add(
+            (
+                Decimal(rate).normalize(),
+                None if base is None else Decimal(base),
+                None if amount is None else Decimal(amount),
+            )
+        )
+    return out
+
+
+def truth_value(truth: Any, field: str) -> Any:
+    value = getattr(truth, field, None)
+    if field == "doc_type" and value == "customer_invoice":
+        # The reader cannot know whose invoice it is: routing decides (DESIGN.md).
+        return "supplier_invoice"
+    return value
+
+
+def ours_value(extraction: Any, field: str) -> Any:
+    value = getattr(extraction, field)
+    if field == "doc_type":
+        return value.value if hasattr(value, "value") else value
+    return value
+
+
+def same(field: str, ours: Any, truth: Any) -> bool:
+    if field == "vat":
+        return vat_key(ours) == vat_key(truth)
+    if field in ("supplier_name", "invoice_number"):
+        return norm_text(ours) == norm_text(truth)
+    if field == "total":
+        return ours is not None and truth is not None and Decimal(ours) == Decimal(truth)
+    return ours == truth
+
+
+def applicable(field: str, ours: Any, truth: Any) -> bool:
+    """A field counts when the truth has it, or when we claim one it does not have."""
+    if field == "vat":
+        return bool(truth) or bool(ours)
+    if field == "has_qr":
+        return True
+    return truth is not None or ours is not None

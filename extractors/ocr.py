@@ -1,0 +1,429 @@
+"""OCR with tesseract (deu+fra+ita+eng), one tesseract thread per process, every core busy.
+
+Throughput comes from processes, not from tesseract's own threads (DESIGN.md): a bounded
+pool of `ocr_processes` slots each runs one `tesseract` process with OMP_THREAD_LIMIT=1.
+Pages of one document go in parallel, and documents read at the same time share the pool.
+Orientation is checked only when a page reads badly (OSD costs as much as the OCR itself).
+Results are cached by the hash of the page image, in memory and on disk.
+"""
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytesseract
+from PIL import Image
+
+from domain.enums import ReadErrorKind
+from domain.settings import get_settings
+from extractors.errors import ReadFailure
+from extractors.qr_decode import DecodedQr, decode_swiss_qr
+
+LANGS = "deu+fra+ita+eng"
+# Part of the cache key: bump it when the way pages are read changes.
+CACHE_VERSION = "ocr-7"
+# Below this mean word confidence, or with fewer words, a page may be upside down or
+# sideways: ask tesseract's orientation detection and read it again turned.
+POOR_CONFIDENCE = 60.0
+POOR_WORDS = 8
+# One OCR thread per tesseract process (pytesseract hands os.environ to its subprocess).
+os.environ["OMP_THREAD_LIMIT"] = "1"
+# Page images go to a RAM disk where there is one: tesseract reads them right back.
+_SHM = "/dev/shm"  # noqa: S108 - a private mkdtemp() folder is made inside it
+_TMP = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
+
+OcrWord = tuple[str, float, float, float, float, float]  # text, x0, top, x1, bottom, conf (px)
+
+
+@dataclass
+class OcrInput:
+    """One page image to read. Either a decoded image or the scanner's JPEG bytes."""
+
+    image: Image.Image | None = None
+    jpeg: bytes | None = None
+    dpi: int = 300
+    try_qr: bool = True
+    qr_thorough: bool = False  # photos: whole image, contrast-stretched retries
+    photo: bool = False  # uneven light, small letters: stretch, enlarge, adaptive threshold
+
+
+@dataclass
+class OcrResult:
+    words: list[OcrWord]
+    width: int  # pixel size of the image the word boxes refer to (after rotation)
+    height: int
+    rotation: int = 0
+    confidence: float = 0.0
+    qr: list[DecodedQr] = field(default_factory=list)
+    cached: bool = False
+
+
+class _Cache:
+    """Memory LRU in front of a directory of JSON files, keyed by content hash."""
+
+    def __init__(self, directory: Path | None, items: int = 512) -> None:
+        self.directory = directory
+        self.items = items
+        self._mem: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            if key in self._mem:
+                self._mem.move_to_end(key)
+                return self._mem[key]
+        if self.directory:
+            path = self.directory / key[:2] / f"{key}.json"
+            try:
+                value = json.loads(path.read_text())
+            except (OSError, ValueError):
+                return None
+            self._put_mem(key, value)
+            return value
+        return None
+
+    def put(self, key: str, value: dict) -> None:
+        self._put_mem(key, value)
+        if self.directory:
+            path = self.directory / key[:2] / f"{key}.json"
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_text(json.dumps(value))
+                tmp.replace(path)
+            except OSError:
+                pass  # a cache that cannot write is only slower
+
+    def _put_mem(self, key: str, value: dict) -> None:
+        with self._lock:
+            self._mem[key] = value
+            self._mem.move_to_end(key)
+            while len(self._mem) > self.items:
+                self._mem.popitem(last=False)
+
+
+_cache: _Cache | None = None
+_executor: ThreadPoolExecutor | None = None
+_state_lock = threading.Lock()
+_version: str | None = None
+
+
+def configure(
+    *,
+    cache_dir: Path | str | None = "default",
+    memory_items: int = 512,
+    processes: int | None = None,
+) -> None:
+    """Set the cache directory (None: memory only) and the pool size; tests and benchmarks."""
+    global _cache, _executor
+    with _state_lock:
+        if cache_dir == "default":
+            cache_dir = get_settings().data_dir / "cache" / "ocr"
+        _cache = _Cache(Path(cache_dir) if cache_dir else None, memory_items)
+        if processes is not None:
+            if _executor is not None:
+                _executor.shutdown(wait=False)
+            _executor = ThreadPoolExecutor(max_workers=max(1, processes), thread_name_prefix="ocr")
+
+
+def _state() -> tuple[_Cache, ThreadPoolExecutor]:
+    global _cache, _executor
+    with _state_lock:
+        if _cache is None:
+            _cache = _Cache(get_settings().data_dir / "cache" / "ocr")
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=max(1, get_settings().ocr_processes), thread_name_prefix="ocr"
+            )
+        return _cache, _executor
+
+
+def tesseract_version() -> str:
+    global _version
+    if _version is None:
+        try:
+            _version = str(pytesseract.get_tesseract_version())
+        except (pytesseract.TesseractNotFoundError, OSError) as exc:
+            raise ReadFailure(ReadErrorKind.UNREADABLE, "OCR is not installed (tesseract)") from exc
+    return _version
+
+
+def submit(page: OcrInput) -> "Future[OcrResult]":
+    """Queue one page; the future raises ReadFailure (timeout, OCR missing)."""
+    cache, executor = _state()
+    return executor.submit(_run, page, cache)
+
+
+def _key(page: OcrInput) -> str:
+    h = hashlib.sha256()
+    h.update(
+        f"{tesseract_version()}|{LANGS}|{CACHE_VERSION}|{page.dpi}|{page.try_qr}|"
+        f"{page.qr_thorough}|{page.photo}|".encode()
+    )
+    if page.jpeg is not None:
+        h.update(page.jpeg)
+    else:
+        assert page.image is not None
+        h.update(f"{page.image.mode}{page.image.size}".encode())
+        h.update(page.image.tobytes())
+    return h.hexdigest()
+
+
+def _tesseract_words(
+    path: str, timeout: float, dpi: int = 300, photo: bool = False, psm: int = 3
+) -> list[OcrWord]:
+    # Sauvola's local threshold copes with a photo's light falling off across the sheet.
+    # A photo has no resolution: let tesseract estimate it from the letters.
+    extra = f" --psm {psm}"
+    if photo:
+        extra += " -c thresholding_method=2" if psm == 3 else ""
+    else:
+        extra += f" --dpi {dpi}"
+    try:
+        data = pytesseract.image_to_data(
+            path,
+            lang=LANGS,
+            config=extra.strip(),
+            timeout=timeout,
+            output_type=pytesseract.Output.DICT,
+        )
+    except RuntimeError as exc:
+        if "timeout" in str(exc).lower():
+            raise ReadFailure(
+                ReadErrorKind.TIMEOUT, f"OCR of a page took over {timeout:g} s"
+            ) from exc
+        raise ReadFailure(ReadErrorKind.UNREADABLE, f"OCR failed: {exc}") from exc
+    except pytesseract.TesseractError as exc:
+        raise ReadFailure(ReadErrorKind.UNREADABLE, f"OCR failed: {exc}") from exc
+    words: list[OcrWord] = []
+    line_ids: list[tuple[int, int, int]] = []
+    for text, left, top, width, height, conf, block, par, line in zip(
+        data["text"],
+        data["left"],
+        data["top"],
+        data["width"],
+        data["height"],
+        data["conf"],
+        data["block_num"],
+        data["par_num"],
+        data["line_num"],
+        strict=True,
+    ):
+        text = text.strip()
+        if not text or float(conf) < 0:
+            continue
+        words.append(
+            (text, float(left), float(top), float(left + width), float(top + height), float(conf))
+        )
+        line_ids.append((int(block), int(par), int(line)))
+    return _level(words, line_ids)
+
+
+def _level(words: list[OcrWord], line_ids: list[tuple[int, int, int]]) -> list[OcrWord]:
+    """Undo the slant of photographed pages in the word boxes.
+
+    Tesseract follows each text line even when it runs uphill, but a row of a table
+    (label left, amount far right) is split into lines that our layout must join by
+    height. So measure the slope of tesseract's lines, as a function of height on the
+    page (a photo's perspective tilts the top and the bottom differently), and shift
+    every box by slope x distance from the page centre. Straight scans stay as they are.
+    """
+    by_line: dict[tuple[int, int, int], list[OcrWord]] = {}
+    for word, key in zip(words, line_ids, strict=True):
+        by_line.setdefault(key, []).append(word)
+    samples: list[tuple[float, float, float]] = []  # (y, slope, weight)
+    for line in by_line.values():
+        if len(line) < 2:
+            continue
+        xs = [(w[1] + w[3]) / 2 for w in line]
+        ys = [(w[2] + w[4]) / 2 for w in line]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        sxx = sum((x - mx) ** 2 for x in xs)
+        if sxx < 1e4:  # too short a line to measure
+            continue
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+        if abs(slope) < 0.2:
+            samples.append((my, slope, sxx**0.5))
+    if len(samples) < 3:
+        return words
+    # Weighted least squares: slope(y) = a + b * y.
+    sw = sum(w for _, _, w in samples)
+    my = sum(y * w for y, _, w in samples) / sw
+    ms = sum(s * w for _, s, w in samples) / sw
+    syy = sum(w * (y - my) ** 2 for y, _, w in samples)
+    b = sum(w * (y - my) * (s - ms) for y, s, w in samples) / syy if syy else 0.0
+    a = ms - b * my
+    if max(abs(a + b * y) for y, _, _ in samples) < 0.002:
+        return words  # level already (a scan): keep the boxes as tesseract drew them
+    centre = sum((w[1] + w[3]) / 2 for w in words) / len(words)
+    out: list[OcrWord] = []
+    for text, x0, top, x1, bottom, conf in words:
+        shift = (a + b * (top + bottom) / 2) * ((x0 + x1) / 2 - centre)
+        out.append((text, x0, top - shift, x1, bottom - shift, conf))
+    return out
+
+
+def _quality(words: list[OcrWord]) -> float:
+    if not words:
+        return 0.0
+    return sum(w[5] for w in words) / len(words)
+
+
+_ROTATE = re.compile(r"Rotate:\s*(\d+)")
+
+
+def _orientation(path: str, timeout: float) -> int:
+    """Degrees to turn the image clockwise so the text is upright (tesseract OSD)."""
+    try:
+        osd = pytesseract.image_to_osd(path, config="--psm 0 --dpi 300", timeout=timeout)
+    except (RuntimeError, pytesseract.TesseractError):
+        return 0  # too little text to tell: leave as it is
+    m = _ROTATE.search(osd)
+    return int(m.group(1)) if m else 0
+
+
+def _write(image: Image.Image, directory: str) -> str:
+    fd, path = tempfile.mkstemp(suffix=".pgm", dir=directory)
+    os.close(fd)
+    image.save(path, format="PPM")
+    return path
+
+
+def _run(page: OcrInput, cache: _Cache) -> OcrResult:
+    timeout = get_settings().ocr_page_timeout_s
+    key = _key(page)
+    hit = cache.get(key)
+    if hit is not None:
+        return OcrResult(
+            words=[tuple(w) for w in hit["words"]],  # type: ignore[misc]
+            width=hit["width"],
+            height=hit["height"],
+            rotation=hit["rotation"],
+            confidence=hit["confidence"],
+            qr=[DecodedQr(q[0], tuple(q[1])) for q in hit["qr"]],  # type: ignore[arg-type]
+            cached=True,
+        )
+    with tempfile.TemporaryDirectory(dir=_TMP, prefix="fiduflow-ocr-") as tmp:
+        image = page.image
+        if page.photo and image is not None:
+            image = prepare_photo(image)
+        if page.jpeg is not None:
+            path = os.path.join(tmp, "page.jpg")
+            with open(path, "wb") as fh:
+                fh.write(page.jpeg)
+        else:
+            assert image is not None
+            path = _write(image, tmp)
+        words = _tesseract_words(path, timeout, page.dpi, page.photo)
+        rotation = 0
+        # Look for a QR-bill where the page names a payment part (or is a photo): decoding
+        # the picture costs a tenth of a second, on every page it would be 5 % of OCR.
+        want_qr = page.try_qr and (
+            page.qr_thorough or any(_QR_WORDS.search(word[0]) for word in words)
+        )
+        if image is None:
+            # Only the JPEG's header is read here; its pixels are decoded lazily, when a
+            # QR code is looked for or the page must be turned.
+            image = Image.open(io.BytesIO(page.jpeg or b""))
+        if page.photo and _looks_incomplete(words, image.width):
+            # Tesseract's page layout drops whole columns of photographed receipts (the
+            # amounts); reading the picture as one block of text keeps them.
+            block = _tesseract_words(path, timeout, page.dpi, page.photo, psm=6)
+            if _amount_count(block) > _amount_count(words):
+                words = block
+        if len(words) < POOR_WORDS or _quality(words) < POOR_CONFIDENCE:
+            turn = _orientation(path, timeout)
+            if turn:
+                # OSD says how far to rotate clockwise; PIL rotates counter-clockwise.
+                turned = image.rotate(-turn, expand=True)
+                turned_words = _tesseract_words(_write(turned, tmp), timeout, page.dpi, page.photo)
+                if _quality(turned_words) * len(turned_words) > _quality(words) * len(words):
+                    words, image, rotation = turned_words, turned, turn
+        qr: list[DecodedQr] = []
+        if want_qr:
+            qr = _find_qr(image, words, page.qr_thorough)
+    result = OcrResult(
+        words=words,
+        width=image.width,
+        height=image.height,
+        rotation=rotation,
+        confidence=_quality(words),
+        qr=qr,
+    )
+    cache.put(
+        key,
+        {
+            "words": words,
+            "width": result.width,
+            "height": result.height,
+            "rotation": rotation,
+            "confidence": result.confidence,
+            "qr": [[q.payload, list(q.box)] for q in qr],
+        },
+    )
+    return result
+
+
+_AMOUNT_TOKEN = re.compile(r"\d[.,:]\d\d$")
+
+
+def _amount_count(words: list[OcrWord]) -> int:
+    return sum(1 for w in words if _AMOUNT_TOKEN.search(w[0]) and w[5] >= 50)
+
+
+def _looks_incomplete(words: list[OcrWord], width: int) -> bool:
+    """Few amounts read, or all text in a narrow column (a till receipt)."""
+    if _amount_count(words) < 4:
+        return True
+    xs0 = sorted(w[1] for w in words)
+    xs1 = sorted(w[3] for w in words)
+    span = xs1[int(len(xs1) * 0.9)] - xs0[int(len(xs0) * 0.1)]
+    return span < width * 0.5
+
+
+# Phone photos of an A4 page come at 150-200 dpi: letters too small for tesseract. Enlarge
+# towards this long side (at most twice), after stretching the contrast.
+PHOTO_LONG_SIDE = 4000
+
+
+def prepare_photo(image: Image.Image) -> Image.Image:
+    from PIL import ImageOps
+
+    image = ImageOps.autocontrast(image.convert("L"), cutoff=1)
+    factor = min(2.0, PHOTO_LONG_SIDE / max(image.size))
+    if factor > 1.1:
+        size = (round(image.width * factor), round(image.height * factor))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    return image
+
+
+# Words only the payment part of a QR-bill prints (headings, "Annahmestelle").
+_QR_WORDS = re.compile(
+    r"zahlteil|empfangsschein|annahmestelle|paiement|r[ée]c[ée]piss[ée]|d[ée]p[ôo]t|"
+    r"pagamento|ricevuta|accettazione|payment|receipt|acceptance",
+    re.IGNORECASE,
+)
+
+
+def _find_qr(image: Image.Image, words: list[OcrWord], thorough: bool) -> list[DecodedQr]:
+    """Bottom 40 % first (where the payment part sits on A4), the whole page when the page
+    mentions a payment part or the image is a photo."""
+    w, h = image.size
+    top = int(h * 0.6)
+    found = decode_swiss_qr(image.crop((0, top, w, h)))
+    if found:
+        return [
+            DecodedQr(q.payload, (q.box[0], q.box[1] + top, q.box[2], q.box[3] + top))
+            for q in found
+        ]
+    if thorough or any(_QR_WORDS.search(word[0]) for word in words):
+        return decode_swiss_qr(image, thorough=thorough)
+    return []

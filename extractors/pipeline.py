@@ -1,0 +1,364 @@
+"""The four public functions: read -> classify -> extract_fields, or extract for all three.
+
+`read` never raises for bad input: what goes wrong becomes `Reading.error` with a kind
+routing can act on (encrypted, corrupt, empty, too_large, timeout, unsupported, unreadable).
+"""
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import pypdfium2 as pdfium
+
+from domain.enums import MediaType, ReadErrorKind, TextSource
+from domain.extraction import Box, Extraction, ReadError
+from domain.settings import get_settings
+from extractors import einvoice, images, ocr
+from extractors.assemble import extract_fields as _extract_fields
+from extractors.classify import classify_reading
+from extractors.errors import ReadFailure
+from extractors.fields.labels import QR_HEADING_RE
+from extractors.layout import group_lines, page_text
+from extractors.limits import parse_pool
+from extractors.pdfdoc import (
+    PDFIUM_LOCK,
+    PageInfo,
+    inspect_pdf,
+    open_pdf,
+    render_page,
+    single_page_image,
+)
+from extractors.qr_decode import DecodedQr, decode_swiss_qr
+from extractors.reading import Classification, PageText, QrCode, Reading, Word
+from extractors.sniff import sniff
+from extractors.split import detect_parts
+from extractors.textlayer import RawPage, parse_text_layer
+
+log = logging.getLogger(__name__)
+
+OCR_DPI = 300
+QR_DPI = 200
+# Bottom share of an A4 page rendered first when looking for the payment part (105 mm).
+QR_BOTTOM_SHARE = 0.40
+A4_WIDTH_PT = 595.0
+# Waiting on parse workers happens in threads so the caller can render and OCR meanwhile.
+_waiters = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fiduflow-parse")
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def read(data: bytes, filename: str | None = None) -> Reading:
+    """Bytes -> Reading (text with positions, QR payloads, e-invoice data)."""
+    started = time.perf_counter()
+    reading = Reading(filename=filename)
+    try:
+        if not data:
+            raise ReadFailure(ReadErrorKind.EMPTY, "the file is empty")
+        media = sniff(data)
+        reading.media_type = media
+        if media is None:
+            raise ReadFailure(ReadErrorKind.UNSUPPORTED, "not a PDF, image or e-invoice XML")
+        if media is MediaType.PDF:
+            _read_pdf(data, reading)
+        elif media is MediaType.XML:
+            _read_xml(data, reading)
+        else:
+            _read_image(data, reading)
+        if not reading.error and not reading.xml_invoice and not reading.text.strip():
+            reading.error = ReadError(kind=ReadErrorKind.UNREADABLE, message="no text found")
+    except ReadFailure as failure:
+        reading.error = failure.to_error()
+    except MemoryError:
+        reading.error = ReadError(kind=ReadErrorKind.TOO_LARGE, message="out of memory")
+    except Exception as exc:  # a reader bug must not crash the flow: it becomes a task
+        log.exception("reading %s failed", filename)
+        reading.error = ReadError(
+            kind=ReadErrorKind.CORRUPT, message=f"{type(exc).__name__}: {exc}"
+        )
+    reading.timings["read"] = _ms(started)
+    return reading
+
+
+# --- PDF -------------------------------------------------------------------------------
+
+
+def _read_pdf(data: bytes, reading: Reading) -> None:
+    doc = open_pdf(data)
+    try:
+        t = time.perf_counter()
+        info = inspect_pdf(doc)
+        reading.page_count = len(info.pages)
+        reading.timings["inspect"] = _ms(t)
+        xml = einvoice.pick_embedded(info.attachments)
+        if xml is not None:
+            try:
+                reading.xml_invoice = einvoice.parse_einvoice(xml)
+            except ReadFailure as failure:
+                log.info("embedded XML ignored: %s", failure.message)
+        text_pages = [p for p in info.pages if p.has_text_layer]
+        image_pages = [p for p in info.pages if not p.has_text_layer]
+        # 1. The text layer parses in a worker process while this thread renders and OCRs.
+        text_future: Future[list[RawPage]] | None = None
+        if text_pages:
+            timeout = get_settings().parse_timeout_s
+            text_future = _waiters.submit(
+                parse_pool().call,
+                parse_text_layer,
+                data,
+                [p.index + 1 for p in text_pages],
+                timeout=timeout,
+            )
+        # 2. OCR the pages without text: all queued at once, the pool runs them in parallel.
+        t = time.perf_counter()
+        ocr_jobs = [(p, *_ocr_input(doc, p)) for p in image_pages]
+        # 3. QR-bills on text pages: only where the page names a payment part.
+        qr_codes: list[QrCode] = []
+        for p in text_pages:
+            if QR_HEADING_RE.search(p.text):
+                qr_codes.extend(_qr_from_pdf_page(doc, p))
+        reading.timings["qr"] = _ms(t)
+        pages: dict[int, PageText] = {}
+        errors: list[ReadFailure] = []
+        if text_future is not None:
+            t = time.perf_counter()
+            try:
+                for number, width, height, raw in text_future.result():
+                    pages[number] = _page_from_words(
+                        number,
+                        width,
+                        height,
+                        [
+                            Word(
+                                text=w[0],
+                                page=number,
+                                x0=w[1],
+                                top=w[2],
+                                x1=w[3],
+                                bottom=w[4],
+                                size=w[5],
+                            )
+                            for w in raw
+                        ],
+                        TextSource.TEXT_LAYER,
+                    )
+            except ReadFailure as failure:
+                if (
+                    failure.kind in (ReadErrorKind.TIMEOUT, ReadErrorKind.ENCRYPTED)
+                    or not image_pages
+                ):
+                    raise
+                errors.append(failure)
+            reading.timings["text_layer"] = _ms(t)
+        if ocr_jobs:
+            t = time.perf_counter()
+            for p, future, scale in ocr_jobs:
+                try:
+                    result = future.result()
+                except ReadFailure as failure:
+                    errors.append(failure)
+                    continue
+                pages[p.index + 1] = _page_from_ocr(p.index + 1, result, scale)
+                qr_codes.extend(
+                    QrCode(
+                        payload=q.payload,
+                        page=p.index + 1,
+                        box=_px_box(p.index + 1, q.box, scale, 0.0),
+                    )
+                    for q in result.qr
+                )
+            reading.timings["ocr"] = _ms(t)
+        reading.pages = [pages[n] for n in sorted(pages)]
+        reading.qr_codes = qr_codes
+        reading.qr_payloads = [q.payload for q in qr_codes]
+        reading.text_source = TextSource.TEXT_LAYER if text_pages else TextSource.OCR
+        if errors:
+            worst = errors[0]
+            reading.error = ReadError(kind=worst.kind, message=worst.message)
+    finally:
+        with PDFIUM_LOCK:
+            doc.close()
+
+
+def _ocr_input(doc: pdfium.PdfDocument, page: PageInfo) -> tuple[Future[ocr.OcrResult], float]:
+    """Queue one image page for OCR; returns the future and points per pixel."""
+    scan = single_page_image(doc, page.index)
+    if scan is not None:
+        jpeg, px_w, _px_h = scan
+        dpi = px_w / (page.width / 72)
+        # The scanner's own pixels read better than an upscaled render, and faster.
+        if 150 <= dpi <= 450:
+            return ocr.submit(ocr.OcrInput(jpeg=jpeg, dpi=round(dpi))), page.width / px_w
+    image, scale = render_page(doc, page.index, OCR_DPI)
+    return ocr.submit(ocr.OcrInput(image=image, dpi=round(scale * 72))), 1 / scale
+
+
+def _qr_from_pdf_page(doc: pdfium.PdfDocument, page: PageInfo) -> list[QrCode]:
+    image, scale = render_page(doc, page.index, QR_DPI, crop_bottom_share=QR_BOTTOM_SHARE)
+    offset = page.height * (1 - QR_BOTTOM_SHARE)
+    found: list[DecodedQr] = decode_swiss_qr(image)
+    if not found:
+        image, scale = render_page(doc, page.index, 300)
+        offset = 0.0
+        found = decode_swiss_qr(image, thorough=True)
+    return [
+        QrCode(
+            payload=q.payload,
+            page=page.index + 1,
+            box=_px_box(page.index + 1, q.box, 1 / scale, offset),
+        )
+        for q in found
+    ]
+
+
+def _px_box(
+    page: int, box: tuple[float, float, float, float], pt_per_px: float, top_offset: float
+) -> Box:
+    x0, top, x1, bottom = box
+    return Box(
+        page=page,
+        x0=x0 * pt_per_px,
+        top=top * pt_per_px + top_offset,
+        x1=x1 * pt_per_px,
+        bottom=bottom * pt_per_px + top_offset,
+    )
+
+
+def _page_from_words(
+    number: int, width: float, height: float, words: list[Word], source: TextSource, **extra: object
+) -> PageText:
+    lines = group_lines(words)
+    return PageText(
+        number=number,
+        width=width,
+        height=height,
+        text=page_text(lines),
+        words=[w for line in lines for w in line.words],
+        source=source,
+        **extra,
+    )
+
+
+def _page_from_ocr(number: int, result: ocr.OcrResult, pt_per_px: float) -> PageText:
+    words = [
+        Word(
+            text=w[0],
+            page=number,
+            x0=w[1] * pt_per_px,
+            top=w[2] * pt_per_px,
+            x1=w[3] * pt_per_px,
+            bottom=w[4] * pt_per_px,
+            size=(w[4] - w[2]) * pt_per_px,
+            conf=w[5],
+        )
+        for w in result.words
+    ]
+    return _page_from_words(
+        number,
+        result.width * pt_per_px,
+        result.height * pt_per_px,
+        words,
+        TextSource.OCR,
+        rotation=result.rotation,
+        ocr_confidence=round(result.confidence, 1),
+    )
+
+
+# --- images and XML --------------------------------------------------------------------
+
+
+def _read_image(data: bytes, reading: Reading) -> None:
+    t = time.perf_counter()
+    # Phone pictures (JPEG, HEIC) get the photo treatment; PNG/TIFF are scanner output.
+    photo = reading.media_type in (MediaType.JPEG, MediaType.HEIC)
+    jobs = []
+    for frame, _dpi in images.frames(data):
+        frame = images.limit_size(frame)
+        job = ocr.OcrInput(image=frame, dpi=300, qr_thorough=photo, photo=photo)
+        jobs.append(ocr.submit(job))
+    reading.page_count = len(jobs)
+    if not jobs:
+        raise ReadFailure(ReadErrorKind.EMPTY, "image has no pages")
+    pages, codes, errors = [], [], []
+    for i, future in enumerate(jobs, start=1):
+        try:
+            result = future.result()
+        except ReadFailure as failure:
+            errors.append(failure)
+            continue
+        # Images have no page size: scale them to A4 so positions read like a letter's.
+        width_pt = A4_WIDTH_PT if result.width <= result.height else A4_WIDTH_PT * 1.414
+        pt_per_px = width_pt / result.width
+        pages.append(_page_from_ocr(i, result, pt_per_px))
+        codes.extend(
+            QrCode(payload=q.payload, page=i, box=_px_box(i, q.box, pt_per_px, 0.0))
+            for q in result.qr
+        )
+    if errors and not pages:
+        raise errors[0]
+    reading.pages = pages
+    reading.qr_codes = codes
+    reading.qr_payloads = [c.payload for c in codes]
+    reading.text_source = TextSource.OCR
+    if errors:
+        reading.error = errors[0].to_error()
+    reading.timings["ocr"] = _ms(t)
+
+
+def _read_xml(data: bytes, reading: Reading) -> None:
+    if not einvoice.looks_like_einvoice(data):
+        raise ReadFailure(ReadErrorKind.UNSUPPORTED, "XML file is not an e-invoice (UBL/CII)")
+    reading.xml_invoice = einvoice.parse_einvoice(data)
+    reading.page_count = 0
+    reading.text_source = TextSource.XML
+
+
+# --- the public steps ------------------------------------------------------------------
+
+
+def classify(reading: Reading) -> Classification:
+    """Document type and language; page ranges when the file holds several documents."""
+    started = time.perf_counter()
+    parts = detect_parts(reading) if len(reading.pages) > 1 else []
+    first = [p for p in reading.pages if not parts or parts[0][0] <= p.number <= parts[0][1]]
+    result = classify_reading(reading, first if len(parts) > 1 else None)
+    result.parts = parts if len(parts) > 1 else []
+    if result.language is None and reading.xml_invoice:
+        country = (reading.xml_invoice.get("seller") or {}).get("country")
+        result.language = {"DE": "de", "AT": "de", "CH": "de", "FR": "fr", "IT": "it"}.get(
+            str(country), "en"
+        )
+        result.language_confidence = 0.5
+    result.ms = _ms(started)
+    return result
+
+
+def extract_fields(reading: Reading, classification: Classification) -> Extraction:
+    started = time.perf_counter()
+    extraction = _extract_fields(reading, classification)
+    if classification.ms:
+        extraction.timings["classify"] = classification.ms
+    extraction.timings["fields"] = _ms(started)
+    return extraction
+
+
+def extract(data: bytes, filename: str | None = None) -> Extraction:
+    started = time.perf_counter()
+    reading = read(data, filename)
+    extraction = extract_fields(reading, classify(reading))
+    extraction.timings["total"] = _ms(started)
+    return extraction
+
+
+def warm_up() -> None:
+    """Start a parse worker and check tesseract ahead of the first document (~1 s once).
+
+    Optional: without it the first document pays that second. Workers and the CLI may
+    call it at start.
+    """
+    parse_pool().warm(1)
+    try:
+        ocr.tesseract_version()
+    except ReadFailure:
+        log.warning("tesseract is not installed: image-only pages cannot be read")
