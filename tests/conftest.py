@@ -15,6 +15,9 @@ from typing import Any
 # test module imports Prefect.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fiduflow-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Nothing a test does may write into the checkout's ./data (the OCR cache, for one, lives
+# under the data folder by default); each test run gets its own.
+os.environ.setdefault("FIDUFLOW_DATA_DIR", tempfile.mkdtemp(prefix="fiduflow-data-"))
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 import pytest
