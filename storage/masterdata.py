@@ -158,19 +158,19 @@ def _replace(session: Session, table: type, supplier_id: str, rows: Iterable[obj
 # --- reading master data -------------------------------------------------------------
 
 
+def address_of(row: ClientRow | SupplierRow) -> Address:
+    return Address(
+        name=row.name, street=row.street, postcode=row.postcode, city=row.city, country=row.country
+    )
+
+
 def client_from_row(row: ClientRow) -> Client:
     mode = ClientMode(row.mode)
     return Client(
         id=row.id,
         name=row.name,
         mode=mode,
-        address=Address(
-            name=row.name,
-            street=row.street,
-            postcode=row.postcode,
-            city=row.city,
-            country=row.country,
-        ),
+        address=address_of(row),
         uid=row.uid,
         ibans=list(row.ibans or []),
         vat_method=VatMethod(row.vat_method),
@@ -252,13 +252,7 @@ def supplier_from_row(row: SupplierRow, ibans: list[str]) -> Supplier:
         name=row.name,
         uid=row.uid,
         ibans=ibans,
-        address=Address(
-            name=row.name,
-            street=row.street,
-            postcode=row.postcode,
-            city=row.city,
-            country=row.country,
-        ),
+        address=address_of(row),
         account=row.account,
         status=SupplierStatus(row.status),
     )
