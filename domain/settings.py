@@ -72,8 +72,24 @@ class Settings(BaseSettings):
     )
     dispatch: str = Field(
         default="auto",
-        description="How intake asks for processing: auto (deployment when a Prefect "
-        "server is reachable, else in-process), deployment, inline, or none (sweep only).",
+        description="How intake asks for processing: auto (in `fiduflow serve`: hybrid; "
+        "elsewhere: deployment when a Prefect server is reachable, else inline), hybrid "
+        "(serve: a process-document run per document while at most DOCUMENT_RUNS are in "
+        "flight and the batch worker is idle, otherwise the in-process batch worker), "
+        "batch (serve: always the batch worker), deployment (a run per document), inline "
+        "(in-process flow), or none (sweep only).",
+    )
+    document_runs: int = Field(
+        default=2,
+        ge=0,
+        description="Per-document process-document runs at once in hybrid dispatch; "
+        "`fiduflow serve` runs at most this many plus 3 (for the schedules) flow runs at once.",
+    )
+    batch_poll_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often the batch worker of `fiduflow serve` looks for due documents "
+        "(retries, expired leases) besides those handed to it.",
     )
 
     @property

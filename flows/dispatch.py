@@ -1,16 +1,31 @@
 """How intake asks for a document to be processed (DESIGN.md: intake never imports flows;
-the CLI hands it one of these callables).
+the CLI hands it one of these callables). `FIDUFLOW_DISPATCH`:
 
-- `deployment`: a run of the `process-document` deployment (production, `fiduflow serve`);
+- `auto` (default): `hybrid` in `fiduflow serve`; in `fiduflow smtp` / `api`, `deployment`
+  when a Prefect server answers, else `inline`.
+- `hybrid` (`fiduflow serve`): a `process-document` run per document while the backlog is
+  small — at most `FIDUFLOW_DOCUMENT_RUNS` at once, and only while the batch worker is
+  idle (a run is one process with its own page in the UI, ~3–4 s until it starts); under
+  load the documents go to the in-process batch worker (`process-backlog`: one flow run
+  per burst, one task run per document), because each run costs a new Python process
+  (2–3 s of CPU) and two cores could then not pass ~40 documents a minute. Measured in
+  bench/pipeline.py.
+- `batch` (`fiduflow serve`): every document to the batch worker (throughput first).
+- `deployment`: every document a `process-document` run (production with workers);
   returns as soon as the run is scheduled.
 - `inline`: the flow in this process, on a small thread pool (no Prefect server needed).
 - `none`: nothing; the scheduled `process-inbox` sweep picks the document up.
+
+`hybrid` and `batch` need the batch worker of `fiduflow serve`; other processes treat them
+as `auto`.
 """
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from domain.settings import Settings
 
@@ -69,9 +84,58 @@ def inline_dispatcher(workers: int = 2) -> Callable[[int], None]:
     return run
 
 
-def make_dispatcher(settings: Settings, *, server_reachable: bool) -> Callable[[int], None] | None:
+MODES = ("auto", "hybrid", "batch", "deployment", "inline", "none")
+
+
+class HybridDispatcher:
+    """`hybrid`: a per-document run while the backlog is small — fewer than `max_runs`
+    runs in flight and the batch worker idle — otherwise the batch worker (the module
+    docstring says why). A burst thus starts at most `max_runs` processes; a quiet system
+    shows every document as a run of its own."""
+
+    def __init__(
+        self, backlog: Any, max_runs: int, start_run: Callable[[int], None] = via_deployment
+    ):
+        self.backlog = backlog
+        self.max_runs = max_runs
+        self.start_run = start_run
+        self._lock = threading.Lock()
+
+    def __call__(self, document_id: int) -> None:
+        with self._lock:  # two intake threads must not both take the last free run
+            run = not self.backlog.busy() and self.backlog.runs_in_flight() < self.max_runs
+            if run:
+                # Reserved before the run is asked for: the batch worker keeps its hands off.
+                self.backlog.reserve(document_id)
+        if not run:
+            self.backlog.offer(document_id)
+            return
+        try:
+            self.start_run(document_id)
+        except Exception:
+            log.warning(
+                "could not start a run for document %s; the batch worker takes it",
+                document_id,
+                exc_info=True,
+            )
+            self.backlog.release(document_id)
+            self.backlog.offer(document_id)
+
+
+def make_dispatcher(
+    settings: Settings, *, server_reachable: bool, backlog: Any = None
+) -> Callable[[int], None] | None:
+    """The callable intake hands each new document to. `backlog`: the batch worker's
+    (only `fiduflow serve` has one); without it `hybrid` and `batch` act as `auto`."""
     mode = settings.dispatch
-    if mode == "auto":
+    if mode not in MODES:
+        raise ValueError(f"FIDUFLOW_DISPATCH={mode!r}; one of {', '.join(MODES)}")
+    if backlog is not None:
+        if mode in ("auto", "hybrid"):
+            return HybridDispatcher(backlog, settings.document_runs)
+        if mode == "batch":
+            return backlog.offer
+    if mode in ("auto", "hybrid", "batch"):
         mode = "deployment" if server_reachable else "inline"
     if mode == "deployment":
         return via_deployment

@@ -5,11 +5,14 @@
 2. The database schema is migrated, the object store opened.
 3. The `ocr` tag concurrency limit is set (one OCR step per core at once, whichever
    worker runs it), so a flood of scans cannot take every slot.
-4. SMTP and HTTP intake run in threads; intake asks for processing through the
-   `process-document` deployment.
-5. Prefect's runner serves every deployment of `flows.deployments` (process-document
+4. SMTP and HTTP intake run in threads; intake hands each new document to the
+   dispatcher (`FIDUFLOW_DISPATCH`, default `hybrid`: a `process-document` run while the
+   load is small, the in-process batch worker under load — flows/dispatch.py says why).
+5. The batch worker (a thread) runs `process-backlog` whenever documents are due.
+6. Prefect's runner serves every deployment of `flows.deployments` (process-document
    runs, and the schedules of process-inbox, remind-missing, close-period and
-   export-bookings, in Europe/Zurich time).
+   export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs at
+   once: each is a new process, and two cores do not get faster with more of them.
 """
 
 import atexit
@@ -105,9 +108,11 @@ def serve_all() -> None:
         prefect_env.recorded_api_url_file().write_text(api_url)
     # Runs start within ~3 s instead of ~10 s (DESIGN.md, measured).
     os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
+    prefect_env.skip_ca_bundle_for_plain_http(api_url)
 
     from prefect import serve
 
+    from flows import process_batch
     from flows.deployments import all_deployments
     from flows.dispatch import make_dispatcher
     from flows.runtime import get_runtime
@@ -116,8 +121,15 @@ def serve_all() -> None:
     settings = runtime.settings
     ocr_limit = prefect_env.ensure_ocr_limit(settings.ocr_processes)
     deployments = all_deployments()
-    dispatcher = make_dispatcher(settings, server_reachable=True)
+    backlog = process_batch.BACKLOG
+    backlog.poll_s = settings.batch_poll_s
+    dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
+    worker = None
+    if settings.dispatch in ("auto", "hybrid", "batch"):
+        worker = process_batch.BatchWorker(backlog).start()
     stoppers, lines = start_intake(runtime, dispatcher)
+    if worker is not None:
+        stoppers.append(worker.stop)
 
     ui = api_url.removesuffix("/api")
     console.print("[bold green]fiduflow is running[/bold green]")
@@ -130,8 +142,12 @@ def serve_all() -> None:
         + f"; OCR limited to {ocr_limit} at once (tag 'ocr')"
     )
     console.print(f"  data      {settings.data_dir.resolve()}")
+    console.print(
+        f"  dispatch  {settings.dispatch}"
+        + (f" (batch worker on, up to {settings.document_runs} document runs)" if worker else "")
+    )
     try:
-        serve(*deployments, print_starting_message=False)
+        serve(*deployments, print_starting_message=False, limit=settings.document_runs + 3)
     finally:
         for stop in stoppers:
             stop()

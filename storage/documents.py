@@ -65,19 +65,23 @@ def record_document(session: Session, new: NewDocument) -> Recorded:
     Runs inside the caller's transaction; a concurrent insert of the same content is
     caught by the unique constraint and turned into a duplicate, not an error.
     """
-    if new.idempotency_key:
-        earlier = session.scalar(
-            select(DocumentRow).where(
-                DocumentRow.client_id == new.client_id,
-                DocumentRow.idempotency_key == new.idempotency_key,
-            )
-        )
-        if earlier is not None:
-            if earlier.sha256 != new.sha256:
-                raise IdempotencyConflict(new.idempotency_key)
-            return Recorded(earlier.id, DocumentState(earlier.state), earlier.duplicate_of, False)
-
     for _ in range(3):
+        # Looked up on every try: when a concurrent request with the same key wins the race,
+        # our insert fails on the key's unique constraint, and the answer is *its* document
+        # (PostgreSQL: before, the retries only looked for the content and failed all three).
+        if new.idempotency_key:
+            earlier = session.scalar(
+                select(DocumentRow).where(
+                    DocumentRow.client_id == new.client_id,
+                    DocumentRow.idempotency_key == new.idempotency_key,
+                )
+            )
+            if earlier is not None:
+                if earlier.sha256 != new.sha256:
+                    raise IdempotencyConflict(new.idempotency_key)
+                return Recorded(
+                    earlier.id, DocumentState(earlier.state), earlier.duplicate_of, False
+                )
         original = session.scalar(
             select(DocumentRow).where(
                 DocumentRow.client_id == new.client_id, DocumentRow.original_key == new.sha256

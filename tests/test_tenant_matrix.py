@@ -1,0 +1,283 @@
+"""Tenant isolation over every HTTP route, generated from the app's OpenAPI schema, and
+mass-assignment attempts — on SQLite and PostgreSQL.
+
+The routes come from `app.openapi()`, not from a list in this file: a new route is in the
+matrix the day it is added. Each path parameter names the kind of object it addresses
+(`document_id` → a document, …); a parameter this file does not know fails the test,
+so nobody can add an id route without saying which client owns what it addresses.
+
+For every route with an id, every method:
+- a client user's token on another client's id answers exactly what a missing id
+  answers (status and message, id aside): 404 — or, for a route the user's access does
+  not include at all, the same 403 for every id; never 200, never a different word;
+- staff see the object (never 404).
+For every route without an id: what a client user gets back never names another client,
+whatever `?client=` says. Bodies that carry `client_id`, `state`, `sha256` (and friends)
+are ignored or refused (422), never obeyed.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from domain.enums import Channel, Party, TaskKind
+from domain.records import BookingDraft, BookingLine, TaskDraft
+from domain.settings import Settings
+from ingest.api import create_app
+from ingest.intake import Submission, intake
+from storage.bookings import create_booking
+from storage.db import Database
+from storage.objects import FilesystemObjectStore
+from storage.tables import BookingRow, DocumentRow, TaskRow
+from storage.tasks import create_task
+from tests.intake_helpers import firm_with_passwords, load, pdf_bytes
+
+pytestmark = [pytest.mark.http, pytest.mark.timeout(180)]
+
+# Company access of online C01; employee access of offline C02; staff.
+TOKENS = {"C01": "token-hans", "C02": "token-fritz", "staff": "staff-token-anna"}
+# Path parameter → the kind of object it addresses. A new kind must be added here (and
+# to `_objects_of`): the test fails for an unknown one rather than skip it.
+PARAMETER_KINDS = {"document_id": "document", "task_id": "task", "booking_id": "booking"}
+MISSING_ID = 987_654
+# What a body must never set: ownership, processing state, content identity.
+HOSTILE_FIELDS = {
+    "client_id": "C02",
+    "client": "C02",
+    "state": "routed",
+    "status": "done",
+    "sha256": "0" * 64,
+    "channel": "batch",
+    "id": 1,
+    "document_id": 1,
+    "duplicate_of": 1,
+    "booking_ids": [1],
+    "assignee": "fiduciary",
+    "submitted_by": "anna",
+}
+
+
+def _headers(who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[who]}"}
+
+
+@dataclass
+class Rig:
+    http: TestClient
+    db: Database
+    objects: dict[str, dict[str, int]]  # client → kind → id
+
+
+def _objects_of(db: Database, store: FilesystemObjectStore, client_id: str) -> dict[str, int]:
+    """One of each kind for the client: a document, a task for the client, a posted
+    booking (what every id route addresses)."""
+    recorded = intake(
+        db,
+        store,
+        Submission(client_id=client_id, channel=Channel.APP, data=pdf_bytes(), filename="x.pdf"),
+        max_bytes=10**7,
+    )
+    with db.session() as session:
+        booking, _ = create_booking(
+            session,
+            client_id,
+            recorded.document_id,
+            BookingDraft(
+                date=date(2026, 3, 1),
+                currency="CHF",
+                lines=[
+                    BookingLine(account="6100", debit=Decimal("100.00")),
+                    BookingLine(account="2000", credit=Decimal("100.00")),
+                ],
+            ),
+            origin_key=f"doc:{recorded.document_id}",
+            post=True,
+        )
+        task, _ = create_task(
+            session,
+            client_id,
+            TaskDraft(kind=TaskKind.REVIEW_DOCUMENT, assignee=Party.CLIENT, reason="check"),
+            dedupe_key=f"doc:{recorded.document_id}:review",
+            document_id=recorded.document_id,
+        )
+        return {"document": recorded.document_id, "task": task.id, "booking": booking.id}
+
+
+@pytest.fixture
+def rig(db: Database, fs_store: FilesystemObjectStore, settings: Settings) -> Iterator[Rig]:
+    load(db, firm_with_passwords())
+    objects = {c: _objects_of(db, fs_store, c) for c in ("C01", "C02")}
+    app = create_app(db, fs_store, settings, None)
+    with TestClient(app, raise_server_exceptions=False) as http:
+        yield Rig(http, db, objects)
+
+
+def _operations(app_schema: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """(method, path template, path parameter names) for every operation in the schema."""
+    operations = []
+    for path, item in app_schema["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            params = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+            operations.append((method.upper(), path, params))
+    return operations
+
+
+def _fill(path: str, params: list[str], objects: dict[str, int]) -> str:
+    for name in params:
+        kind = PARAMETER_KINDS.get(name)
+        assert kind is not None, (
+            f"{path}: path parameter {name!r} addresses an object this matrix does not know; "
+            "add it to PARAMETER_KINDS and _objects_of so its route is isolation-tested"
+        )
+        path = path.replace("{" + name + "}", str(objects[kind]))
+    return path
+
+
+def _masked(response: Any, *ids: int) -> tuple[int, str]:
+    detail = ""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body = response.json()
+        detail = body.get("detail", "") if isinstance(body, dict) else ""
+    for object_id in ids:
+        detail = detail.replace(str(object_id), "N")
+    return response.status_code, str(detail)
+
+
+def _body_for(method: str) -> dict[str, Any]:
+    return {"json": HOSTILE_FIELDS} if method in ("POST", "PUT", "PATCH") else {}
+
+
+def test_every_id_route_hides_other_clients_objects(rig: Rig):
+    operations = _operations(rig.http.app.openapi())
+    id_operations = [op for op in operations if op[2]]
+    assert len(id_operations) >= 5, id_operations  # the schema really was read
+    checked = []
+    for method, template, params in id_operations:
+        for viewer, owner in (("C01", "C02"), ("C02", "C01")):
+            foreign = _fill(template, params, rig.objects[owner])
+            missing = _fill(template, params, dict.fromkeys(PARAMETER_KINDS.values(), MISSING_ID))
+            seen = rig.http.request(method, foreign, headers=_headers(viewer), **_body_for(method))
+            absent = rig.http.request(
+                method, missing, headers=_headers(viewer), **_body_for(method)
+            )
+            foreign_ids = [int(i) for i in re.findall(r"\d+", foreign)]
+            assert seen.status_code in (403, 404), (method, foreign, viewer, seen.status_code)
+            # No oracle: another client's object looks exactly like one that does not exist.
+            assert _masked(seen, *foreign_ids) == _masked(absent, MISSING_ID), (
+                method,
+                template,
+                viewer,
+            )
+            checked.append((method, template, viewer))
+        # Staff reach every client's object.
+        for owner in ("C01", "C02"):
+            path = _fill(template, params, rig.objects[owner])
+            response = rig.http.request(method, path, headers=_headers("staff"))
+            assert response.status_code != 404, (method, path, response.text)
+            if method == "GET":
+                assert response.status_code == 200, (method, path, response.text)
+    # Nothing a foreign request did changed anything: the tasks are still open.
+    with rig.db.session() as session:
+        statuses = session.scalars(select(TaskRow.status)).all()
+    assert set(statuses) <= {"open", "done"}
+    assert len(checked) == 2 * len(id_operations)
+
+
+def test_routes_without_id_never_show_another_client(rig: Rig):
+    for method, path, params in _operations(rig.http.app.openapi()):
+        if params or method != "GET" or not path.startswith("/api/"):
+            continue
+        for viewer, other in (("C01", "C02"), ("C02", "C01")):
+            response = rig.http.get(path, headers=_headers(viewer), params={"client": other})
+            if response.status_code == 403:
+                continue  # the route is not for this user's access at all
+            assert response.status_code == 200, (path, viewer, response.text)
+            rows = response.json()
+            assert isinstance(rows, list), path
+            assert rows, (path, viewer)  # the user's own objects are there …
+            assert {r["client_id"] for r in rows} == {viewer}, (path, viewer)  # … only those
+            assert str(rig.objects[other]["document"]) not in {
+                str(r.get("document_id", r.get("id"))) for r in rows
+            }
+
+
+def test_upload_ignores_mass_assignment(rig: Rig):
+    data = pdf_bytes("mass-assignment")
+    form = {k: (v if isinstance(v, str) else str(v)) for k, v in HOSTILE_FIELDS.items()}
+    response = rig.http.post(
+        "/api/v1/documents",
+        headers=_headers("C01"),
+        params={"client": "C02"},  # staff-only parameter: a client user cannot widen
+        files={"file": ("r.pdf", data, "application/pdf")},
+        data=form,
+    )
+    assert response.status_code in (201, 422), response.text
+    if response.status_code == 422:
+        return
+    body = response.json()
+    assert body["client_id"] == "C01"
+    assert body["state"] == "received"
+    assert body["channel"] == "app"
+    assert body["duplicate_of"] is None and body["booking_ids"] == []
+    with rig.db.session() as session:
+        row = session.get(DocumentRow, body["id"])
+        assert row.client_id == "C01" and row.submitted_by == "hans"
+        assert row.sha256 == body["sha256"] != HOSTILE_FIELDS["sha256"]
+        assert (
+            session.scalar(
+                select(func.count()).select_from(DocumentRow).where(DocumentRow.client_id == "C02")
+            )
+            == 1
+        )  # nothing new for the other client
+
+
+def test_task_completion_ignores_mass_assignment(rig: Rig):
+    task_id = rig.objects["C01"]["task"]
+    response = rig.http.post(
+        f"/api/v1/tasks/{task_id}/complete",
+        headers=_headers("C01"),
+        json={**HOSTILE_FIELDS, "status": "open", "booking_id": rig.objects["C02"]["booking"]},
+    )
+    assert response.status_code in (200, 422), response.text
+    with rig.db.session() as session:
+        task = session.get(TaskRow, task_id)
+        other = session.get(BookingRow, rig.objects["C02"]["booking"])
+        assert task.client_id == "C01" and task.assignee == "client"
+        assert other.client_id == "C02" and other.status == "posted"
+    if response.status_code == 200:
+        body = response.json()
+        assert body["client_id"] == "C01" and body["status"] == "done"
+
+
+def test_json_bodies_on_every_write_route_change_no_owner(rig: Rig):
+    """Every POST/PUT/PATCH/DELETE of the schema, with a body full of ownership fields, by
+    a client user on its own objects: whatever the answer, nothing moves to the other
+    client and no document's content identity or state is overwritten."""
+    with rig.db.session() as session:
+        before = {
+            (r.id, r.client_id, r.sha256, r.state)
+            for r in session.scalars(select(DocumentRow)).all()
+        }
+    for method, template, params in _operations(rig.http.app.openapi()):
+        if method == "GET":
+            continue
+        path = _fill(template, params, rig.objects["C01"])
+        response = rig.http.request(method, path, headers=_headers("C01"), json=HOSTILE_FIELDS)
+        assert response.status_code < 500, (method, path, response.text)
+    with rig.db.session() as session:
+        after = {
+            (r.id, r.client_id, r.sha256, r.state)
+            for r in session.scalars(select(DocumentRow)).all()
+        }
+        owners = dict(session.execute(select(BookingRow.id, BookingRow.client_id)).all())
+    assert before <= after  # rows may be added by an upload, none changed
+    assert owners[rig.objects["C02"]["booking"]] == "C02"
