@@ -11,15 +11,17 @@ threaded programs (Prefect workers).
 """
 
 import atexit
+import contextlib
 import os
 import pickle
 import select
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,9 @@ from extractors.errors import ReadFailure
 # Address-space limit of a worker. pdfminer on a normal invoice needs < 200 MiB.
 WORKER_MEMORY_BYTES = 3 * 1024**3
 _HEADER = struct.Struct("!Q")
+# Files for the workers go to a RAM disk where there is one.
+_SHM = "/dev/shm"  # noqa: S108 - private files made by mkstemp inside it
+_SPOOL_DIR = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -170,3 +175,17 @@ def parse_pool() -> WorkerPool:
             _POOL = WorkerPool(get_settings().ocr_processes)
             atexit.register(_POOL.shutdown)
         return _POOL
+
+
+@contextlib.contextmanager
+def spooled(data: bytes, suffix: str = ".pdf") -> Iterator[str]:
+    """The bytes as a private file, for as long as workers read it (page by page, without
+    sending the whole file down the pipe for every page)."""
+    fd, path = tempfile.mkstemp(suffix=suffix, prefix="fiduflow-read-", dir=_SPOOL_DIR)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)

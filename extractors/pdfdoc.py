@@ -2,6 +2,7 @@
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import pypdfium2 as pdfium
@@ -140,3 +141,55 @@ def single_page_image(doc: pdfium.PdfDocument, index: int) -> tuple[bytes, int, 
             return None
         finally:
             page.close()
+
+
+# --- in a parse worker -----------------------------------------------------------------
+# pdfium inflates content streams and decodes images in the process that asks, and a
+# hostile 300 KB file can make that 400 MB or more. So every pdfium call on a document
+# being read runs in a parse worker (extractors.limits: time limit, memory limit, killed
+# when it overruns); the reader's own process only ever holds the file and page images.
+# The worker keeps the last few files it opened, so a 250-page scan is opened once, not
+# once per page; the caller names the file by a path it spooled the bytes to.
+
+_OPEN: "OrderedDict[str, pdfium.PdfDocument]" = OrderedDict()
+_OPEN_KEEP = 4
+
+
+def _opened(path: str) -> pdfium.PdfDocument:
+    doc = _OPEN.pop(path, None)
+    if doc is None:
+        with open(path, "rb") as handle:
+            doc = open_pdf(handle.read())
+        while len(_OPEN) >= _OPEN_KEEP:
+            _OPEN.popitem(last=False)[1].close()
+    _OPEN[path] = doc
+    return doc
+
+
+def inspect_file(path: str, want_attachments: bool = True) -> PdfInfo:
+    """`inspect_pdf` of the PDF at `path` (worker side)."""
+    return inspect_pdf(_opened(path), want_attachments)
+
+
+def render_file_page(
+    path: str, index: int, dpi: float, crop_bottom_share: float | None = None
+) -> tuple[Image.Image, float]:
+    """`render_page` of the PDF at `path` (worker side)."""
+    return render_page(_opened(path), index, dpi, crop_bottom_share)
+
+
+def scan_or_render(
+    path: str, index: int, page_width_pt: float, dpi: float
+) -> tuple[bytes | None, Image.Image | None, int, float]:
+    """What OCR should read of one image page (worker side): the scanner's own JPEG when
+    the page is one at a sensible resolution (better pixels than an upscaled render, and
+    faster), else a render at `dpi`. Returns (jpeg, image, dpi, points per pixel)."""
+    doc = _opened(path)
+    scan = single_page_image(doc, index)
+    if scan is not None:
+        jpeg, px_w, _px_h = scan
+        scan_dpi = px_w / (page_width_pt / 72)
+        if 150 <= scan_dpi <= 450:
+            return jpeg, None, round(scan_dpi), page_width_pt / px_w
+    image, scale = render_page(doc, index, dpi)
+    return None, image, round(scale * 72), 1 / scale

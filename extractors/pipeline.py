@@ -6,9 +6,7 @@ routing can act on (encrypted, corrupt, empty, too_large, timeout, unsupported, 
 
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-
-import pypdfium2 as pdfium
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from domain.enums import MediaType, ReadErrorKind, TextSource
 from domain.extraction import Box, Extraction, ReadError
@@ -19,15 +17,8 @@ from extractors.classify import classify_reading
 from extractors.errors import ReadFailure
 from extractors.fields.labels import QR_HEADING_RE
 from extractors.layout import group_lines, page_text
-from extractors.limits import parse_pool
-from extractors.pdfdoc import (
-    PDFIUM_LOCK,
-    PageInfo,
-    inspect_pdf,
-    open_pdf,
-    render_page,
-    single_page_image,
-)
+from extractors.limits import WorkerPool, parse_pool, spooled
+from extractors.pdfdoc import PageInfo, PdfInfo, inspect_file, render_file_page, scan_or_render
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
 from extractors.reading import Classification, PageText, QrCode, Reading, Word
 from extractors.sniff import sniff
@@ -85,121 +76,144 @@ def read(data: bytes, filename: str | None = None) -> Reading:
 
 
 def _read_pdf(data: bytes, reading: Reading) -> None:
-    doc = open_pdf(data)
-    try:
+    # pdfium runs in the parse workers, never here (extractors.pdfdoc says why).
+    with spooled(data) as path:
+        _read_spooled_pdf(path, data, reading)
+
+
+def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
+    pool = parse_pool()
+    timeout = get_settings().parse_timeout_s
+    t = time.perf_counter()
+    info: PdfInfo = pool.call(inspect_file, path, True, timeout=timeout)
+    reading.page_count = len(info.pages)
+    reading.timings["inspect"] = _ms(t)
+    xml = einvoice.pick_embedded(info.attachments)
+    if xml is not None:
+        try:
+            reading.xml_invoice = einvoice.parse_einvoice(xml)
+        except ReadFailure as failure:
+            log.info("embedded XML ignored: %s", failure.message)
+    text_pages = [p for p in info.pages if p.has_text_layer]
+    image_pages = [p for p in info.pages if not p.has_text_layer]
+    # 1. The text layer parses in a worker process while this thread renders and OCRs.
+    text_future: Future[list[RawPage]] | None = None
+    if text_pages:
+        text_future = _waiters.submit(
+            pool.call,
+            parse_text_layer,
+            data,
+            [p.index + 1 for p in text_pages],
+            timeout=timeout,
+        )
+    # 2. OCR the pages without text, a few at a time: a page image waiting for OCR holds
+    # ~9 MB, so a 250-page scan queued at once would hold gigabytes.
+    t = time.perf_counter()
+    errors: list[ReadFailure] = []
+    ocr_jobs = _queue_ocr(pool, path, image_pages, timeout, errors)
+    # 3. QR-bills on text pages: only where the page names a payment part.
+    qr_codes: list[QrCode] = []
+    for p in text_pages:
+        if QR_HEADING_RE.search(p.text):
+            qr_codes.extend(_qr_from_pdf_page(pool, path, p, timeout))
+    reading.timings["qr"] = _ms(t)
+    pages: dict[int, PageText] = {}
+    if text_future is not None:
         t = time.perf_counter()
-        info = inspect_pdf(doc)
-        reading.page_count = len(info.pages)
-        reading.timings["inspect"] = _ms(t)
-        xml = einvoice.pick_embedded(info.attachments)
-        if xml is not None:
-            try:
-                reading.xml_invoice = einvoice.parse_einvoice(xml)
-            except ReadFailure as failure:
-                log.info("embedded XML ignored: %s", failure.message)
-        text_pages = [p for p in info.pages if p.has_text_layer]
-        image_pages = [p for p in info.pages if not p.has_text_layer]
-        # 1. The text layer parses in a worker process while this thread renders and OCRs.
-        text_future: Future[list[RawPage]] | None = None
-        if text_pages:
-            timeout = get_settings().parse_timeout_s
-            text_future = _waiters.submit(
-                parse_pool().call,
-                parse_text_layer,
-                data,
-                [p.index + 1 for p in text_pages],
-                timeout=timeout,
-            )
-        # 2. OCR the pages without text: all queued at once, the pool runs them in parallel.
-        t = time.perf_counter()
-        ocr_jobs = [(p, *_ocr_input(doc, p)) for p in image_pages]
-        # 3. QR-bills on text pages: only where the page names a payment part.
-        qr_codes: list[QrCode] = []
-        for p in text_pages:
-            if QR_HEADING_RE.search(p.text):
-                qr_codes.extend(_qr_from_pdf_page(doc, p))
-        reading.timings["qr"] = _ms(t)
-        pages: dict[int, PageText] = {}
-        errors: list[ReadFailure] = []
-        if text_future is not None:
-            t = time.perf_counter()
-            try:
-                for number, width, height, raw in text_future.result():
-                    pages[number] = _page_from_words(
-                        number,
-                        width,
-                        height,
-                        [
-                            Word(
-                                text=w[0],
-                                page=number,
-                                x0=w[1],
-                                top=w[2],
-                                x1=w[3],
-                                bottom=w[4],
-                                size=w[5],
-                            )
-                            for w in raw
-                        ],
-                        TextSource.TEXT_LAYER,
-                    )
-            except ReadFailure as failure:
-                if (
-                    failure.kind in (ReadErrorKind.TIMEOUT, ReadErrorKind.ENCRYPTED)
-                    or not image_pages
-                ):
-                    raise
-                errors.append(failure)
-            reading.timings["text_layer"] = _ms(t)
-        if ocr_jobs:
-            t = time.perf_counter()
-            for p, future, scale in ocr_jobs:
-                try:
-                    result = future.result()
-                except ReadFailure as failure:
-                    errors.append(failure)
-                    continue
-                pages[p.index + 1] = _page_from_ocr(p.index + 1, result, scale)
-                qr_codes.extend(
-                    QrCode(
-                        payload=q.payload,
-                        page=p.index + 1,
-                        box=_px_box(p.index + 1, q.box, scale, 0.0),
-                    )
-                    for q in result.qr
+        try:
+            for number, width, height, raw in text_future.result():
+                pages[number] = _page_from_words(
+                    number,
+                    width,
+                    height,
+                    [
+                        Word(
+                            text=w[0],
+                            page=number,
+                            x0=w[1],
+                            top=w[2],
+                            x1=w[3],
+                            bottom=w[4],
+                            size=w[5],
+                        )
+                        for w in raw
+                    ],
+                    TextSource.TEXT_LAYER,
                 )
-            reading.timings["ocr"] = _ms(t)
-        reading.pages = [pages[n] for n in sorted(pages)]
-        reading.qr_codes = qr_codes
-        reading.qr_payloads = [q.payload for q in qr_codes]
-        reading.text_source = TextSource.TEXT_LAYER if text_pages else TextSource.OCR
-        if errors:
-            worst = errors[0]
-            reading.error = ReadError(kind=worst.kind, message=worst.message)
-    finally:
-        with PDFIUM_LOCK:
-            doc.close()
+        except ReadFailure as failure:
+            if failure.kind in (ReadErrorKind.TIMEOUT, ReadErrorKind.ENCRYPTED) or not image_pages:
+                raise
+            errors.append(failure)
+        reading.timings["text_layer"] = _ms(t)
+    if ocr_jobs:
+        t = time.perf_counter()
+        for p, future, scale in ocr_jobs:
+            try:
+                result = future.result()
+            except ReadFailure as failure:
+                errors.append(failure)
+                continue
+            pages[p.index + 1] = _page_from_ocr(p.index + 1, result, scale)
+            qr_codes.extend(
+                QrCode(
+                    payload=q.payload,
+                    page=p.index + 1,
+                    box=_px_box(p.index + 1, q.box, scale, 0.0),
+                )
+                for q in result.qr
+            )
+        reading.timings["ocr"] = _ms(t)
+    reading.pages = [pages[n] for n in sorted(pages)]
+    reading.qr_codes = qr_codes
+    reading.qr_payloads = [q.payload for q in qr_codes]
+    reading.text_source = TextSource.TEXT_LAYER if text_pages else TextSource.OCR
+    if errors:
+        worst = errors[0]
+        reading.error = ReadError(kind=worst.kind, message=worst.message)
 
 
-def _ocr_input(doc: pdfium.PdfDocument, page: PageInfo) -> tuple[Future[ocr.OcrResult], float]:
-    """Queue one image page for OCR; returns the future and points per pixel."""
-    scan = single_page_image(doc, page.index)
-    if scan is not None:
-        jpeg, px_w, _px_h = scan
-        dpi = px_w / (page.width / 72)
-        # The scanner's own pixels read better than an upscaled render, and faster.
-        if 150 <= dpi <= 450:
-            return ocr.submit(ocr.OcrInput(jpeg=jpeg, dpi=round(dpi))), page.width / px_w
-    image, scale = render_page(doc, page.index, OCR_DPI)
-    return ocr.submit(ocr.OcrInput(image=image, dpi=round(scale * 72))), 1 / scale
+def _queue_ocr(
+    pool: WorkerPool,
+    path: str,
+    image_pages: list[PageInfo],
+    timeout: float,
+    errors: list[ReadFailure],
+) -> list[tuple[PageInfo, "Future[ocr.OcrResult]", float]]:
+    """Hand every image page to OCR, at most `_ocr_window()` unread at a time; returns
+    (page, future, points per pixel). A page that cannot be rendered is an error of its own:
+    the other pages are still read."""
+    window = _ocr_window()
+    jobs: list[tuple[PageInfo, Future[ocr.OcrResult], float]] = []
+    for page in image_pages:
+        unread = [future for _, future, _ in jobs if not future.done()]
+        if len(unread) >= window:
+            wait(unread, return_when=FIRST_COMPLETED)
+        try:
+            jpeg, image, dpi, pt_per_px = pool.call(
+                scan_or_render, path, page.index, page.width, OCR_DPI, timeout=timeout
+            )
+        except ReadFailure as failure:
+            errors.append(failure)
+            if failure.kind is ReadErrorKind.TIMEOUT:
+                break  # the next page would most likely take as long
+            continue
+        jobs.append((page, ocr.submit(ocr.OcrInput(image=image, jpeg=jpeg, dpi=dpi)), pt_per_px))
+    return jobs
 
 
-def _qr_from_pdf_page(doc: pdfium.PdfDocument, page: PageInfo) -> list[QrCode]:
-    image, scale = render_page(doc, page.index, QR_DPI, crop_bottom_share=QR_BOTTOM_SHARE)
+def _ocr_window() -> int:
+    """Pages rendered ahead of OCR: enough to keep every OCR process busy."""
+    return 2 * max(1, get_settings().ocr_processes)
+
+
+def _qr_from_pdf_page(pool: WorkerPool, path: str, page: PageInfo, timeout: float) -> list[QrCode]:
+    image, scale = pool.call(
+        render_file_page, path, page.index, QR_DPI, QR_BOTTOM_SHARE, timeout=timeout
+    )
     offset = page.height * (1 - QR_BOTTOM_SHARE)
     found: list[DecodedQr] = decode_swiss_qr(image)
     if not found:
-        image, scale = render_page(doc, page.index, 300)
+        image, scale = pool.call(render_file_page, path, page.index, 300, timeout=timeout)
         offset = 0.0
         found = decode_swiss_qr(image, thorough=True)
     return [

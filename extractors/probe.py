@@ -2,14 +2,16 @@
 
 Used by the flows to put OCR work under its own concurrency limit and time limit before
 the (slow) reading starts. A few milliseconds: the file type by its bytes, and for a PDF
-pdfium's quick text of each page. Never raises: a file that cannot even be probed is
-left to `read`, which reports why.
+pdfium's quick text of each page (in a parse worker). Never raises: a file that cannot
+even be probed is left to `read`, which reports why.
 """
 
 import io
 
 from domain.enums import MediaType
-from extractors.pdfdoc import PDFIUM_LOCK, inspect_pdf, open_pdf
+from domain.settings import get_settings
+from extractors.limits import parse_pool, spooled
+from extractors.pdfdoc import inspect_file
 from extractors.sniff import sniff
 
 _IMAGES = (MediaType.JPEG, MediaType.PNG, MediaType.TIFF, MediaType.HEIC)
@@ -23,16 +25,13 @@ def ocr_pages(data: bytes) -> int:
     if media_type is not MediaType.PDF:
         return 0
     try:
-        doc = open_pdf(data)
+        # In a parse worker, like every pdfium call on a document (extractors.pdfdoc).
+        with spooled(data) as path:
+            info = parse_pool().call(
+                inspect_file, path, False, timeout=get_settings().parse_timeout_s
+            )
     except Exception:
         return 0
-    try:
-        info = inspect_pdf(doc, want_attachments=False)
-    except Exception:
-        return 0
-    finally:
-        with PDFIUM_LOCK:
-            doc.close()
     return sum(1 for page in info.pages if not page.has_text_layer)
 
 

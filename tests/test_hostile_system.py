@@ -51,16 +51,9 @@ FINAL = ("routed", "failed", "rejected", "duplicate")
 # Files the reader (extractors/, not ours to change) does not yet read in bounded memory:
 # measured in tests/test_hostile_reader.py (xfail there, strict) and reported. They stay out
 # of the system run, whose memory bound they would break for a reason already known.
-KNOWN_READER_MEMORY_BUGS = {
-    "250-blank-pages.pdf": "reader bug: a 250-page scan peaks at ~2 GB RSS — every page is "
-    "rendered at 300 dpi (~8.7 MB each) before the OCR pool takes them; bounded only by "
-    "MAX_PAGES (300) x page size",
-    "content-stream-bomb.pdf": "reader bug: pdfium inflates a 300 MB content stream (a 300 KB "
-    "file) in the calling process — already in probe.ocr_pages — ~660 MB RSS; the parse "
-    "workers' memory limit does not cover pdfium",
-    "image-bomb.pdf": "reader bug: a 20000 x 20000 px image (400 MB, a 400 KB file) is "
-    "decoded by pdfium in the calling process, ~600 MB RSS",
-}
+# Cases the reader did not bound once (all fixed: pdfium now runs in the parse workers,
+# and OCR takes a few rendered pages at a time); a new one would be listed here as xfail.
+KNOWN_READER_MEMORY_BUGS: dict[str, str] = {}
 FINAL_WITHIN_S = 240  # every document final this long after the last delivery
 HANS = {"Authorization": "Bearer token-hans"}
 
