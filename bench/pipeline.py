@@ -163,7 +163,10 @@ class RssSampler(threading.Thread):
         while not self.stop_event.is_set():
             for root in self.roots:
                 for pid in tree(root):
-                    kind = role(cmdline(pid))
+                    command = cmdline(pid)
+                    if not command:  # gone (or a zombie) between the listing and now
+                        continue
+                    kind = role(command)
                     self.peaks[kind] = max(self.peaks[kind], rss_mb(pid))
             self.stop_event.wait(self.every)
 
