@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -181,7 +182,10 @@ def parse_pool() -> WorkerPool:
 def spooled(data: bytes, suffix: str = ".pdf") -> Iterator[str]:
     """The bytes as a private file, for as long as workers read it (page by page, without
     sending the whole file down the pipe for every page)."""
-    fd, path = tempfile.mkstemp(suffix=suffix, prefix="fiduflow-read-", dir=_SPOOL_DIR)
+    # A name never used before: workers keep files open by name (extractors.pdfdoc), and a
+    # name mkstemp hands out again after the unlink must not find another client's file.
+    prefix = f"fiduflow-read-{uuid.uuid4().hex}-"
+    fd, path = tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=_SPOOL_DIR)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
