@@ -390,11 +390,12 @@ def _looks_incomplete(words: list[OcrWord], width: int) -> bool:
 
 
 # Phone photos of an A4 page come at 150-200 dpi: letters too small for tesseract. Enlarge
-# towards this long side (at most twice), after stretching the contrast. Measured with
-# bench/accuracy.py on 73 generated photos (seeds 5, 9, 11): 2400 px reads as well as
-# 4000 px did (92.5 % of fields against 91.3 %), and tesseract takes 59 % of the time on
-# bench/pipeline.py's 27 photos (58 s against 99 s of CPU).
-PHOTO_LONG_SIDE = 2400
+# towards this long side (at most twice), after stretching the contrast. Measured on
+# generated photos: 3000 px reads as well as 4000 px did (bench/accuracy.py, 73 photos of
+# seeds 5, 9, 11: 91.6 % of fields against 91.3 %; totals of bench/pipeline.py's 27
+# photos: 24 right either way) with 62 % of tesseract's time (61 s against 99 s of CPU).
+# 2400 px was as fast but read three of those totals fewer.
+PHOTO_LONG_SIDE = 3000
 
 
 def prepare_photo(image: Image.Image) -> Image.Image:
