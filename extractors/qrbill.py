@@ -244,6 +244,9 @@ def parse_swico_s1(text: str) -> SwicoS1 | None:
             for part in value.split(";"):
                 pct, _, days = part.partition(":")
                 p = _decimal(pct)
-                if p is not None and days.strip().isdigit():
+                days = days.strip()
+                # ASCII only: str.isdigit() also says yes to "²", and str.strip() removes
+                # control characters int() refuses — both found by the fuzzer.
+                if p is not None and days.isascii() and days.isdigit():
                     s1.terms.append(PaymentTerm(discount_percent=p, days=int(days)))
     return s1

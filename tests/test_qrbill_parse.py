@@ -122,3 +122,14 @@ def test_s1_escapes_and_lists() -> None:
 def test_s1_bad_uid_dropped() -> None:
     s1 = parse_swico_s1("//S1/30/106017087")
     assert s1 is not None and s1.uid is None
+
+
+def test_s1_terms_with_odd_characters_are_skipped_not_raised() -> None:
+    # Regression (found by tests/fuzz/fuzz_qrbill.py): "\x1e0" passed isdigit() after
+    # strip() but int() refused it, and the whole reading failed with a ValueError.
+    s1 = parse_swico_s1("//S1/40/0:\x1e0;2:\u00b2;3:15")
+    assert s1 is not None
+    assert [(t.discount_percent, t.days) for t in s1.terms] == [
+        (Decimal("0"), 0),
+        (Decimal("3"), 15),
+    ]
