@@ -54,6 +54,10 @@ class ClientSpec(Strict):
     iban: str | list[str] | None = None
     inbound: str | None = None
     vat_method: VatMethod = VatMethod.EFFECTIVE
+    # Which column of the division of labour applies to its documents: `setup` while the
+    # fiduciary takes the client on (everything is the fiduciary's by default), `regular`
+    # afterwards, `period_close` during a year-end close.
+    phase: Phase = Phase.REGULAR
     users: list[UserSpec] = Field(default_factory=list)
     suppliers: list[str] = Field(default_factory=list)
     policy: dict[Activity, PolicyValue] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ from domain.enums import (
     MatchRule,
     Party,
     PaymentMethod,
+    Phase,
     ReviewReason,
     SupplierStatus,
     TaskKind,
@@ -45,6 +46,7 @@ class Client(Record):
     ibans: list[str] = Field(default_factory=list)
     vat_method: VatMethod = VatMethod.EFFECTIVE
     policy: DivisionOfLabour
+    phase: Phase = Phase.REGULAR  # which column of the policy applies to its documents
 
     @property
     def online(self) -> bool:

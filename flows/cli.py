@@ -412,7 +412,8 @@ def policy_show(client: str) -> None:
         found = get_client(session, client)
     if found is None:
         fail(f"unknown client {client!r}")
-    table = Table(title=f"{found.id} {found.name} ({found.mode.value})")
+    title = f"{found.id} {found.name} ({found.mode.value}; documents now: {found.phase.value})"
+    table = Table(title=title)
     table.add_column("activity")
     for phase in Phase:
         table.add_column(phase.value)

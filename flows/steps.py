@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import extractors
-from domain.enums import DocumentState, Party, Phase, TaskKind
+from domain.enums import DocumentState, Party, TaskKind
 from domain.extraction import Extraction
 from domain.records import (
     Client,
@@ -170,10 +170,9 @@ def match_document(job: DocumentJob, extraction: Extraction) -> MatchResult:
 
 @task(name="decide-routing", **STEP)
 def decide_routing(job: DocumentJob, extraction: Extraction, matched: MatchResult) -> Decision:
-    # The phase is regular use until master data records setup or period close per client.
-    return decide(
-        document_context(job, extraction), matched.client, matched.matching, Phase.REGULAR
-    )
+    # The client's phase (master data) says which column of its policy applies.
+    client = matched.client
+    return decide(document_context(job, extraction), client, matched.matching, client.phase)
 
 
 @task(name="persist-outcome", **RETRYING)

@@ -92,7 +92,13 @@ def _decide(ctx: DocumentContext, client: Client, matching: Matching, phase: Pha
     preface = (
         [f"treated as {doc_type.value}: {matching.typed.reason}"] if matching.typed.reason else []
     )
-    responsible = client.policy.responsible(activity_for(doc_type), phase)
+    activity = activity_for(doc_type)
+    responsible = client.policy.responsible(activity, phase)
+    if phase is not Phase.REGULAR:  # say why an online client's document is not its own
+        preface.append(
+            f"client is in the {phase.value} phase: {activity.value} is the "
+            f"{responsible.value}'s then"
+        )
 
     if extraction.error is not None:
         return _unreadable(ctx, preface)

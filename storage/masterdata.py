@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from domain.enums import Access, ClientMode, SupplierStatus, VatMethod
+from domain.enums import Access, ClientMode, Phase, SupplierStatus, VatMethod
 from domain.extraction import Address
 from domain.identifiers import name_tokens, normalize_company_name
 from domain.masterdata import AddressSpec, MasterData, SupplierSpec
@@ -60,6 +60,7 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
         client.uid = spec.uid
         client.ibans = spec.ibans
         client.vat_method = spec.vat_method.value
+        client.phase = spec.phase.value
         client.policy = DivisionOfLabour.from_overrides(
             spec.mode, {a.value: _policy_value(v) for a, v in spec.policy.items()}
         ).to_json()
@@ -175,6 +176,7 @@ def client_from_row(row: ClientRow) -> Client:
         ibans=list(row.ibans or []),
         vat_method=VatMethod(row.vat_method),
         policy=DivisionOfLabour.from_overrides(mode, row.policy or {}),
+        phase=Phase(row.phase or Phase.REGULAR),
     )
 
 

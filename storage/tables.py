@@ -99,6 +99,7 @@ class ClientRow(Base):
     ibans: Mapped[list[str]] = mapped_column(JSON, default=list)
     vat_method: Mapped[str] = mapped_column(String(16), default="effective")
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    phase: Mapped[str] = mapped_column(String(16), default="regular", server_default="regular")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,12 +16,14 @@ from storage.history import SqlHistory
 from storage.scope import Scope
 from storage.tables import (
     BookingRow,
+    ClientRow,
     DocumentFacts,
     DocumentRow,
     SupplierRow,
     TaskRow,
 )
 from storage.tasks import TaskNotAllowed, complete_task, task_view
+from tests.conftest import master_data
 from tests.routing_fakes import (
     NEW_IBAN,
     OFFLINE,
@@ -295,3 +297,26 @@ def test_payment_method_from_the_app_is_used(firm):
     with firm.session() as s:
         booking = s.get(BookingRow, outcome.booking_ids[0])
         assert booking.lines[-1].account == "1020"
+
+
+def test_an_online_client_in_setup_gets_its_invoices_booked_by_the_fiduciary(runtime, load_firm):
+    # The client's phase comes from master data; in setup the fiduciary does everything
+    # (DESIGN.md defaults), so no release task goes to the client.
+    data = master_data()
+    data["clients"][0]["phase"] = "setup"
+    load_firm(clients=data["clients"])
+    doc = record(runtime.db, "C01", "s1")
+    outcome = route_recorded(runtime.db, doc, invoice(ONLINE))
+    assert "release_invoice" not in outcome.task_kinds
+    assert (outcome.rule, outcome.booking_status) == ("auto_post", "posted")
+    with runtime.db.session() as s:
+        assert s.get(ClientRow, "C01").phase == "setup"
+        reasons = s.get(DocumentRow, doc).routing["reasons"]
+    assert "client is in the setup phase: supplier_invoice is the fiduciary's then" in reasons
+    # Back in regular use, the same kind of invoice waits for the client's release.
+    data["clients"][0]["phase"] = "regular"
+    load_firm(clients=data["clients"])
+    again = route_recorded(
+        runtime.db, record(runtime.db, "C01", "s2"), invoice(ONLINE, invoice_number="RE-2026-18")
+    )
+    assert again.task_kinds == ["release_invoice"]
