@@ -44,10 +44,11 @@ def worker_id() -> str:
 def load_job(document_id: int) -> steps.DocumentJob | None:
     with get_runtime().db.session() as session:
         row = session.get(DocumentRow, document_id)
-        return None if row is None else _job_of(row)
+        return None if row is None else job_of(row)
 
 
-def _job_of(row: DocumentRow) -> steps.DocumentJob:
+def job_of(row: DocumentRow) -> steps.DocumentJob:
+    """What the steps need of a document row (read once, inside the caller's session)."""
     return steps.DocumentJob(
         document_id=row.id,
         client_id=row.client_id,
@@ -199,7 +200,7 @@ def _load(document_id: int) -> tuple[steps.DocumentJob, int] | None:
         row = session.get(DocumentRow, document_id)
         if row is None:
             return None
-        return _job_of(row), row.attempts
+        return job_of(row), row.attempts
 
 
 def plain_step(step: Any) -> Any:

@@ -252,26 +252,11 @@ def record(db: Any, client_id: str, sha: str, **kw: Any) -> int:
 
 
 def job_for(db: Any, document_id: int) -> Any:
-    from flows.steps import DocumentJob
+    from flows.pipeline import job_of
     from storage.tables import DocumentRow
 
     with db.session() as session:
-        row = session.get(DocumentRow, document_id)
-        return DocumentJob(
-            document_id=row.id,
-            client_id=row.client_id,
-            sha256=row.sha256,
-            filename=row.filename,
-            context={
-                "channel": row.channel,
-                "filename": row.filename,
-                "received_at": row.received_at,
-                "submitted_by": row.submitted_by,
-                "payment_method": row.payment_method,
-                "document_class": row.document_class,
-                "note": row.note,
-            },
-        )
+        return job_of(session.get(DocumentRow, document_id))
 
 
 def decide_for(db: Any, document_id: int, extraction: Extraction) -> tuple[Any, Any, Any]:
