@@ -12,10 +12,8 @@ target ratio >= 0.9. The OCR cache is off. Ends with one line of key=value figur
 
 import argparse
 import io
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-LANGS = "deu+fra+ita+eng"
+from bench.floor import page_images, tesseract_pages
 
 
 def text_pdfs(n: int, seed: int) -> list[bytes]:
@@ -54,47 +52,8 @@ def raw_plumber(data: bytes) -> None:
             page.extract_text()
 
 
-def page_images(pdfs: list[bytes], folder: Path) -> list[Path]:
-    """The scans' page images as files, as `pdfimages` would give them (JPEG kept as is)."""
-    import pypdfium2 as pdfium
-
-    paths = []
-    for i, data in enumerate(pdfs):
-        doc = pdfium.PdfDocument(data)
-        for j in range(len(doc)):
-            page = doc[j]
-            images = [o for o in page.get_objects() if isinstance(o, pdfium.PdfImage)]
-            path = folder / f"d{i}p{j}"
-            if len(images) == 1 and images[0].get_filters() == ["DCTDecode"]:
-                path = path.with_suffix(".jpg")
-                path.write_bytes(bytes(images[0].get_data(decode_simple=False)))
-            else:
-                path = path.with_suffix(".png")
-                page.render(scale=300 / 72, grayscale=True).to_pil().save(path)
-            paths.append(path)
-    return paths
-
-
 def raw_tesseract(paths: list[Path], processes: int, one_thread: bool) -> float:
-    env = dict(os.environ)
-    if one_thread:
-        env["OMP_THREAD_LIMIT"] = "1"
-    else:
-        env.pop("OMP_THREAD_LIMIT", None)
-
-    def run(path: Path) -> None:
-        subprocess.run(
-            ["tesseract", str(path), "stdout", "-l", LANGS],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=processes) as pool:
-        list(pool.map(run, paths))
-    return time.perf_counter() - start
+    return tesseract_pages(paths, processes, threads=1 if one_thread else 0)
 
 
 def main() -> int:
@@ -145,7 +104,11 @@ def main() -> int:
     # the same load, and the ratio is taken over all rounds.
     scans = scan_pdfs(args.scans, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        paths = page_images(scans, Path(tmp))
+        files = []
+        for i, data in enumerate(scans):
+            files.append(Path(tmp) / f"scan-{i:03d}.pdf")
+            files[-1].write_bytes(data)
+        paths = page_images(files, Path(tmp))
         pages = len(paths)
         raw_tesseract(paths[:1], 1, True)  # load the traineddata into the page cache
         best = (0.0, 1, True)

@@ -32,9 +32,9 @@ from extractors.errors import ReadFailure
 # Address-space limit of a worker. pdfminer on a normal invoice needs < 200 MiB.
 WORKER_MEMORY_BYTES = 3 * 1024**3
 _HEADER = struct.Struct("!Q")
-# Files for the workers go to a RAM disk where there is one.
+# Files handed to workers and to tesseract go to a RAM disk where there is one.
 _SHM = "/dev/shm"  # noqa: S108 - private files made by mkstemp inside it
-_SPOOL_DIR = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
+RAM_DISK = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
 _ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -185,7 +185,7 @@ def spooled(data: bytes, suffix: str = ".pdf") -> Iterator[str]:
     # A name never used before: workers keep files open by name (extractors.pdfdoc), and a
     # name mkstemp hands out again after the unlink must not find another client's file.
     prefix = f"fiduflow-read-{uuid.uuid4().hex}-"
-    fd, path = tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=_SPOOL_DIR)
+    fd, path = tempfile.mkstemp(suffix=suffix, prefix=prefix, dir=RAM_DISK)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

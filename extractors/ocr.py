@@ -25,6 +25,7 @@ from PIL import Image
 from domain.enums import ReadErrorKind
 from domain.settings import get_settings
 from extractors.errors import ReadFailure
+from extractors.limits import RAM_DISK
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
 
 LANGS = "deu+fra+ita+eng"
@@ -36,9 +37,6 @@ POOR_CONFIDENCE = 60.0
 POOR_WORDS = 8
 # One OCR thread per tesseract process (pytesseract hands os.environ to its subprocess).
 os.environ["OMP_THREAD_LIMIT"] = "1"
-# Page images go to a RAM disk where there is one: tesseract reads them right back.
-_SHM = "/dev/shm"  # noqa: S108 - a private mkdtemp() folder is made inside it
-_TMP = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
 
 OcrWord = tuple[str, float, float, float, float, float]  # text, x0, top, x1, bottom, conf (px)
 
@@ -311,7 +309,7 @@ def _run(page: OcrInput, cache: _Cache) -> OcrResult:
             qr=[DecodedQr(q[0], tuple(q[1])) for q in hit["qr"]],  # type: ignore[arg-type]
             cached=True,
         )
-    with tempfile.TemporaryDirectory(dir=_TMP, prefix="fiduflow-ocr-") as tmp:
+    with tempfile.TemporaryDirectory(dir=RAM_DISK, prefix="fiduflow-ocr-") as tmp:
         image = page.image
         if page.photo and image is not None:
             image = prepare_photo(image)

@@ -6,6 +6,7 @@ before Prefect is imported.
 """
 
 import asyncio
+import dataclasses
 import json
 import sys
 import threading
@@ -325,18 +326,8 @@ def check(
     runtime = _runtime()
     with runtime.db.session() as session:
         report = check_store(session, runtime.store, verify=verify)
-    data = {
-        "documents": report.documents,
-        "messages": report.messages,
-        "objects": report.objects,
-        "verified": report.verified,
-        "missing": report.missing,
-        "corrupt": report.corrupt,
-        "orphans": report.orphans,
-        "ok": report.ok,
-    }
     if as_json:
-        out.print_json(json.dumps(data))
+        out.print_json(json.dumps({**dataclasses.asdict(report), "ok": report.ok}))
     else:
         table = Table(title="object store check")
         table.add_column("what")

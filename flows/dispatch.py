@@ -25,9 +25,12 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from domain.settings import Settings
+
+if TYPE_CHECKING:  # the batch worker is Prefect-heavy; intake processes never need it
+    from flows.process_batch import Backlog
 
 log = logging.getLogger("fiduflow.dispatch")
 
@@ -94,7 +97,7 @@ class HybridDispatcher:
     shows every document as a run of its own."""
 
     def __init__(
-        self, backlog: Any, max_runs: int, start_run: Callable[[int], None] = via_deployment
+        self, backlog: "Backlog", max_runs: int, start_run: Callable[[int], None] = via_deployment
     ):
         self.backlog = backlog
         self.max_runs = max_runs
@@ -123,7 +126,7 @@ class HybridDispatcher:
 
 
 def make_dispatcher(
-    settings: Settings, *, server_reachable: bool, backlog: Any = None
+    settings: Settings, *, server_reachable: bool, backlog: "Backlog | None" = None
 ) -> Callable[[int], None] | None:
     """The callable intake hands each new document to. `backlog`: the batch worker's
     (only `fiduflow serve` has one); without it `hybrid` and `batch` act as `auto`."""

@@ -41,12 +41,6 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def load_job(document_id: int) -> steps.DocumentJob | None:
-    with get_runtime().db.session() as session:
-        row = session.get(DocumentRow, document_id)
-        return None if row is None else job_of(row)
-
-
 def job_of(row: DocumentRow) -> steps.DocumentJob:
     """What the steps need of a document row (read once, inside the caller's session)."""
     return steps.DocumentJob(
@@ -319,8 +313,10 @@ def reader_for(data: bytes, sha256: str) -> Any:
     reading cached by content hash)."""
     from extractors.probe import ocr_pages
 
+    if _cached(sha256):  # one query; the probe is a round trip to a parse worker
+        return steps.read_document
     pages = ocr_pages(data)
-    if pages == 0 or _cached(sha256):
+    if pages == 0:
         return steps.read_document
     settings = get_runtime().settings
     per_page = settings.ocr_page_timeout_s / max(1, min(settings.ocr_processes, pages))

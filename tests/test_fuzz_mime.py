@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzz_helpers import load_target, run_atheris
 from tests.mime_corpus import CASES
 
 FUZZ_TARGET = Path(__file__).parent / "fuzz" / "fuzz_mime.py"
@@ -60,55 +58,23 @@ DICTIONARY = [
 ]
 
 
-def _load_target() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fuzz_mime", FUZZ_TARGET)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TARGET = _load_target()
+TARGET = load_target(FUZZ_TARGET)
 SEEDS = [raw for raw in (case.build() for case in CASES[:60]) if len(raw) <= SEED_MAX_BYTES]
-
-
-def _dictionary_line(token: str) -> str:
-    escaped = "".join(
-        ch if 32 <= ord(ch) < 127 and ch not in '"\\' else f"\\x{ord(ch):02x}" for ch in token
-    )
-    return f'"{escaped}"'
 
 
 def test_atheris_fuzz_run_finds_no_crash(tmp_path: Path) -> None:
     if importlib.util.find_spec("atheris") is None:
         # No wheel for this platform: the hypothesis tests below run the same target.
         pytest.skip("atheris is not installed")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for index, seed in enumerate(SEEDS):
-        (corpus / f"seed-{index:03d}").write_bytes(seed)
-    dictionary = tmp_path / "mime.dict"
-    dictionary.write_text("\n".join(_dictionary_line(t) for t in DICTIONARY) + "\n")
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(FUZZ_TARGET),
-            f"-max_total_time={FUZZ_SECONDS}",
-            "-runs=5000",
-            f"-max_len={SEED_MAX_BYTES}",
-            "-timeout=10",  # seconds for one input: a hang is a finding
-            "-rss_limit_mb=2048",
-            f"-dict={dictionary}",
-            f"-artifact_prefix={tmp_path}/",
-            "-print_final_stats=1",
-            str(corpus),
-        ],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=FUZZ_SECONDS + 60,
-        cwd=tmp_path,
+    result = run_atheris(
+        FUZZ_TARGET,
+        tmp_path,
+        seeds=SEEDS,
+        tokens=DICTIONARY,
+        seconds=FUZZ_SECONDS,
+        runs=5000,
+        max_len=SEED_MAX_BYTES,
+        rss_limit_mb=2048,
     )
 
     assert result.returncode == 0, result.stderr[-4000:]

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.extract_helpers import IBAN, QR_IBAN, qr_payload
+from tests.fuzz_helpers import load_target, run_atheris
 
 FUZZ_TARGET = Path(__file__).parent / "fuzz" / "fuzz_qrbill.py"
 FUZZ_SECONDS = 8
@@ -58,15 +56,7 @@ DICTIONARY = [
 ]
 
 
-def _load_target() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fuzz_qrbill", FUZZ_TARGET)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TARGET = _load_target()
+TARGET = load_target(FUZZ_TARGET)
 SEEDS = [
     qr_payload(),
     qr_payload(amount=None),
@@ -76,13 +66,6 @@ SEEDS = [
     qr_payload(billing="//S1/10/X\\/1/32/8.1:100;2.6:50/40/2:10;0:30"),
     qr_payload().replace("\r\n", "\n") + "\n",
 ]
-
-
-def _dictionary_line(token: str) -> str:
-    escaped = "".join(
-        ch if 32 <= ord(ch) < 127 and ch not in '"\\' else f"\\x{ord(ch):02x}" for ch in token
-    )
-    return f'"{escaped}"'
 
 
 def test_seeds_are_valid_payloads() -> None:
@@ -96,34 +79,17 @@ def test_atheris_fuzz_run_finds_no_crash(tmp_path: Path) -> None:
     if importlib.util.find_spec("atheris") is None:
         # No wheel for this platform: the hypothesis tests below run the same target.
         pytest.skip("atheris is not installed")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for index, seed in enumerate(SEEDS):
-        (corpus / f"seed-{index:03d}").write_text(seed, encoding="utf-8")
-    dictionary = tmp_path / "qrbill.dict"
-    dictionary.write_text("\n".join(_dictionary_line(t) for t in DICTIONARY) + "\n")
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(FUZZ_TARGET),
-            f"-max_total_time={FUZZ_SECONDS}",
-            "-runs=200000",
-            "-max_len=2048",
-            "-timeout=10",  # seconds for one input: a hang is a finding
-            # libFuzzer reads ru_maxrss, which a child inherits from the process that
-            # started it (an xdist worker may already be past 1 GB): a generous limit.
-            "-rss_limit_mb=4096",
-            f"-dict={dictionary}",
-            f"-artifact_prefix={tmp_path}/",
-            "-print_final_stats=1",
-            str(corpus),
-        ],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        timeout=FUZZ_SECONDS + 60,
-        cwd=tmp_path,
+    result = run_atheris(
+        FUZZ_TARGET,
+        tmp_path,
+        seeds=[seed.encode() for seed in SEEDS],
+        tokens=DICTIONARY,
+        seconds=FUZZ_SECONDS,
+        runs=200000,
+        max_len=2048,
+        # libFuzzer reads ru_maxrss, which a child inherits from the process that
+        # started it (an xdist worker may already be past 1 GB): a generous limit.
+        rss_limit_mb=4096,
     )
 
     assert result.returncode == 0, result.stderr[-4000:]
