@@ -106,8 +106,11 @@ class _Worker:
 class WorkerPool:
     """At most `size` workers, each used by one caller at a time."""
 
-    def __init__(self, size: int, memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
+    def __init__(
+        self, size: int, memory_bytes: int = WORKER_MEMORY_BYTES, job: str = "parsing"
+    ) -> None:
         self._size = max(1, size)
+        self._job = job  # what the workers do, for the messages of a timeout or a crash
         self._memory = memory_bytes
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
@@ -132,12 +135,12 @@ class WorkerPool:
             except TimeoutError:
                 worker.kill()
                 raise ReadFailure(
-                    ReadErrorKind.TIMEOUT, f"parsing took longer than {timeout:g} s"
+                    ReadErrorKind.TIMEOUT, f"{self._job} took longer than {timeout:g} s"
                 ) from None
             except (EOFError, OSError, pickle.UnpicklingError, struct.error):
                 worker.kill()
                 raise ReadFailure(
-                    ReadErrorKind.CORRUPT, "the parser crashed on this file"
+                    ReadErrorKind.CORRUPT, f"{self._job} crashed on this file"
                 ) from None
             except ReadFailure:
                 self._give(worker)

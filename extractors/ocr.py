@@ -1,12 +1,15 @@
 """OCR with tesseract (deu+fra+ita+eng), one tesseract thread per process, every core busy.
 
 Throughput comes from processes, not from tesseract's own threads (DESIGN.md): a bounded
-pool of `ocr_processes` slots each runs one `tesseract` process with OMP_THREAD_LIMIT=1.
-Pages of one document go in parallel, and documents read at the same time share the pool.
-Orientation is checked only when a page reads badly (OSD costs as much as the OCR itself).
-Results are cached by the hash of the page image, in memory and on disk.
+pool of `ocr_processes` OCR workers (`extractors.limits.WorkerPool`), each running
+libtesseract single-threaded with the models loaded once (`extractors.tesseract`), fed by
+as many threads here. Pages of one document go in parallel, and documents read at the
+same time share the pool. Orientation is checked only when a page reads badly (OSD costs
+as much as the OCR itself). Results are cached by the hash of the page image, in memory
+and on disk.
 """
 
+import atexit
 import hashlib
 import io
 import json
@@ -19,23 +22,21 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytesseract
 from PIL import Image
 
-from domain.enums import ReadErrorKind
 from domain.settings import get_settings
-from extractors.errors import ReadFailure
-from extractors.limits import RAM_DISK
+from extractors import tesseract
+from extractors.limits import RAM_DISK, WorkerPool
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
 
-LANGS = "deu+fra+ita+eng"
+LANGS = tesseract.LANGS
 # Part of the cache key: bump it when the way pages are read changes.
-CACHE_VERSION = "ocr-8"
+CACHE_VERSION = "ocr-9"
 # Below this mean word confidence, or with fewer words, a page may be upside down or
 # sideways: ask tesseract's orientation detection and read it again turned.
 POOR_CONFIDENCE = 60.0
 POOR_WORDS = 8
-# One OCR thread per tesseract process (pytesseract hands os.environ to its subprocess).
+# One OCR thread per tesseract process (the OCR workers inherit this environment).
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
 OcrWord = tuple[str, float, float, float, float, float]  # text, x0, top, x1, bottom, conf (px)
@@ -108,10 +109,31 @@ class _Cache:
                 self._mem.popitem(last=False)
 
 
+class _Engine:
+    """The OCR threads and the worker processes they hand pages to, one worker each."""
+
+    def __init__(self, processes: int) -> None:
+        size = max(1, processes)
+        self.threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ocr")
+        self.workers = WorkerPool(size, job="OCR of a page")
+        self.pid = os.getpid()
+
+    def shutdown(self) -> None:
+        self.threads.shutdown(wait=False)
+        self.workers.shutdown()
+
+
 _cache: _Cache | None = None
-_executor: ThreadPoolExecutor | None = None
+_engine: _Engine | None = None
 _state_lock = threading.Lock()
-_version: str | None = None
+
+
+def _shutdown() -> None:
+    if _engine is not None:
+        _engine.shutdown()
+
+
+atexit.register(_shutdown)
 
 
 def configure(
@@ -121,43 +143,36 @@ def configure(
     processes: int | None = None,
 ) -> None:
     """Set the cache directory (None: memory only) and the pool size; tests and benchmarks."""
-    global _cache, _executor
+    global _cache, _engine
     with _state_lock:
         if cache_dir == "default":
             cache_dir = get_settings().data_dir / "cache" / "ocr"
         _cache = _Cache(Path(cache_dir) if cache_dir else None, memory_items)
         if processes is not None:
-            if _executor is not None:
-                _executor.shutdown(wait=False)
-            _executor = ThreadPoolExecutor(max_workers=max(1, processes), thread_name_prefix="ocr")
+            if _engine is not None:
+                _engine.shutdown()
+            _engine = _Engine(processes)
 
 
-def _state() -> tuple[_Cache, ThreadPoolExecutor]:
-    global _cache, _executor
+def _state() -> tuple[_Cache, _Engine]:
+    global _cache, _engine
     with _state_lock:
         if _cache is None:
             _cache = _Cache(get_settings().data_dir / "cache" / "ocr")
-        if _executor is None:
-            _executor = ThreadPoolExecutor(
-                max_workers=max(1, get_settings().ocr_processes), thread_name_prefix="ocr"
-            )
-        return _cache, _executor
+        if _engine is None or _engine.pid != os.getpid():
+            _engine = _Engine(get_settings().ocr_processes)
+        return _cache, _engine
 
 
 def tesseract_version() -> str:
-    global _version
-    if _version is None:
-        try:
-            _version = str(pytesseract.get_tesseract_version())
-        except (pytesseract.TesseractNotFoundError, OSError) as exc:
-            raise ReadFailure(ReadErrorKind.UNREADABLE, "OCR is not installed (tesseract)") from exc
-    return _version
+    """libtesseract's version; ReadFailure(UNREADABLE) when OCR is not installed."""
+    return tesseract.version()
 
 
 def submit(page: OcrInput) -> "Future[OcrResult]":
     """Queue one page; the future raises ReadFailure (timeout, OCR missing)."""
-    cache, executor = _state()
-    return executor.submit(_run, page, cache)
+    cache, engine = _state()
+    return engine.threads.submit(_run, page, cache, engine.workers)
 
 
 def _key(page: OcrInput) -> str:
@@ -176,52 +191,23 @@ def _key(page: OcrInput) -> str:
 
 
 def _tesseract_words(
-    path: str, timeout: float, dpi: int = 300, photo: bool = False, psm: int = 3
+    workers: WorkerPool,
+    path: str,
+    timeout: float,
+    dpi: int = 300,
+    photo: bool = False,
+    psm: int = 3,
 ) -> list[OcrWord]:
-    # Sauvola's local threshold copes with a photo's light falling off across the sheet.
-    # A photo has no resolution: let tesseract estimate it from the letters.
-    extra = f" --psm {psm}"
-    if photo:
-        extra += " -c thresholding_method=2" if psm == 3 else ""
-    else:
-        extra += f" --dpi {dpi}"
-    try:
-        data = pytesseract.image_to_data(
-            path,
-            lang=LANGS,
-            config=extra.strip(),
-            timeout=timeout,
-            output_type=pytesseract.Output.DICT,
-        )
-    except RuntimeError as exc:
-        if "timeout" in str(exc).lower():
-            raise ReadFailure(
-                ReadErrorKind.TIMEOUT, f"OCR of a page took over {timeout:g} s"
-            ) from exc
-        raise ReadFailure(ReadErrorKind.UNREADABLE, f"OCR failed: {exc}") from exc
-    except pytesseract.TesseractError as exc:
-        raise ReadFailure(ReadErrorKind.UNREADABLE, f"OCR failed: {exc}") from exc
-    words: list[OcrWord] = []
-    line_ids: list[tuple[int, int, int]] = []
-    for text, left, top, width, height, conf, block, par, line in zip(
-        data["text"],
-        data["left"],
-        data["top"],
-        data["width"],
-        data["height"],
-        data["conf"],
-        data["block_num"],
-        data["par_num"],
-        data["line_num"],
-        strict=True,
-    ):
-        text = text.strip()
-        if not text or float(conf) < 0:
-            continue
-        words.append(
-            (text, float(left), float(top), float(left + width), float(top + height), float(conf))
-        )
-        line_ids.append((int(block), int(par), int(line)))
+    # A photo has no resolution (0: tesseract estimates it from the letters), and its light
+    # falls off across the sheet: Sauvola's local threshold, except for the one-block re-read.
+    words, line_ids = workers.call(
+        tesseract.read_words,
+        path,
+        psm,
+        0 if photo else dpi,
+        photo and psm == 3,
+        timeout=timeout,
+    )
     return _level(words, line_ids)
 
 
@@ -275,17 +261,9 @@ def _quality(words: list[OcrWord]) -> float:
     return sum(w[5] for w in words) / len(words)
 
 
-_ROTATE = re.compile(r"Rotate:\s*(\d+)")
-
-
-def _orientation(path: str, timeout: float) -> int:
+def _orientation(workers: WorkerPool, path: str, timeout: float) -> int:
     """Degrees to turn the image clockwise so the text is upright (tesseract OSD)."""
-    try:
-        osd = pytesseract.image_to_osd(path, config="--psm 0 --dpi 300", timeout=timeout)
-    except (RuntimeError, pytesseract.TesseractError):
-        return 0  # too little text to tell: leave as it is
-    m = _ROTATE.search(osd)
-    return int(m.group(1)) if m else 0
+    return workers.call(tesseract.orientation, path, timeout=timeout)
 
 
 def _write(image: Image.Image, directory: str) -> str:
@@ -295,7 +273,7 @@ def _write(image: Image.Image, directory: str) -> str:
     return path
 
 
-def _run(page: OcrInput, cache: _Cache) -> OcrResult:
+def _run(page: OcrInput, cache: _Cache, workers: WorkerPool) -> OcrResult:
     timeout = get_settings().ocr_page_timeout_s
     key = _key(page)
     hit = cache.get(key)
@@ -320,7 +298,7 @@ def _run(page: OcrInput, cache: _Cache) -> OcrResult:
         else:
             assert image is not None
             path = _write(image, tmp)
-        words = _tesseract_words(path, timeout, page.dpi, page.photo)
+        words = _tesseract_words(workers, path, timeout, page.dpi, page.photo)
         rotation = 0
         # Look for a QR-bill where the page names a payment part (or is a photo): decoding
         # the picture costs a tenth of a second, on every page it would be 5 % of OCR.
@@ -334,15 +312,17 @@ def _run(page: OcrInput, cache: _Cache) -> OcrResult:
         if page.photo and _looks_incomplete(words, image.width):
             # Tesseract's page layout drops whole columns of photographed receipts (the
             # amounts); reading the picture as one block of text keeps them.
-            block = _tesseract_words(path, timeout, page.dpi, page.photo, psm=6)
+            block = _tesseract_words(workers, path, timeout, page.dpi, page.photo, psm=6)
             if _amount_count(block) > _amount_count(words):
                 words = block
         if len(words) < POOR_WORDS or _quality(words) < POOR_CONFIDENCE:
-            turn = _orientation(path, timeout)
+            turn = _orientation(workers, path, timeout)
             if turn:
                 # OSD says how far to rotate clockwise; PIL rotates counter-clockwise.
                 turned = image.rotate(-turn, expand=True)
-                turned_words = _tesseract_words(_write(turned, tmp), timeout, page.dpi, page.photo)
+                turned_words = _tesseract_words(
+                    workers, _write(turned, tmp), timeout, page.dpi, page.photo
+                )
                 if _quality(turned_words) * len(turned_words) > _quality(words) * len(words):
                     words, image, rotation = turned_words, turned, turn
         qr: list[DecodedQr] = []
