@@ -826,10 +826,14 @@ def main() -> int:
         if spy is not None:
             spy.send_signal(2)  # py-spy writes its file on SIGINT
             spy.wait(60)
-        quiet_latencies = []
+        quiet_latencies: list[float] = []
+        quiet_cpu: dict[str, float] = {}
         if quiet:
             print(f"trickle: {len(quiet)} documents, {args.gap:.0f} s apart …", flush=True)
+            before = cpu_snapshot(roots)
             quiet_latencies = trickle(stack, firm, ledger, quiet, args.gap)
+            after = cpu_snapshot(roots)
+            quiet_cpu = {k: (after[k] - before[k]) / len(quiet) for k in before}
         peaks = sampler.stop()
         runs = flow_run_counts(stack.prefect_url)
 
@@ -883,8 +887,10 @@ def main() -> int:
         print(
             f"quiet system (trickle, {len(quiet_latencies)} documents {args.gap:.0f} s apart): "
             f"ack → final p50 {percentile(quiet_latencies, 0.5):.1f} s, "
-            f"p95 {percentile(quiet_latencies, 0.95):.1f} s"
+            f"p95 {percentile(quiet_latencies, 0.95):.1f} s; CPU per document: "
+            + ", ".join(f"{k.strip()} {v:.2f} s" for k, v in quiet_cpu.items())
         )
+        figures["quiet_cpu_s"] = sum(v for k, v in quiet_cpu.items() if not k.startswith(" "))
     text_phase = next((p for p in phases if p.name == "text PDFs"), None)
     ocr_phase = next((p for p in phases if p.name == "scans + photos"), None)
     figures["text_docs_per_min"] = (

@@ -5,10 +5,11 @@ the CLI hands it one of these callables). `FIDUFLOW_DISPATCH`:
   when a Prefect server answers, else `inline`.
 - `hybrid` (`fiduflow serve`): a `process-document` run per document while the backlog is
   small — at most `FIDUFLOW_DOCUMENT_RUNS` at once, and only while the batch worker is
-  idle (a run is one process with its own page in the UI, ~3–4 s until it starts); under
-  load the documents go to the in-process batch worker (`process-backlog`: one flow run
-  per burst, one task run per document), because each run costs a new Python process
-  (2–3 s of CPU) and two cores could then not pass ~40 documents a minute. Measured in
+  idle; each is a run of the deployment with its own page in the UI, executed in this
+  process (`InProcessRuns`: ~1.6 s of CPU per document where a runner process cost ~5 s).
+  Under load the documents go to the in-process batch worker (`process-backlog`: one
+  flow run per burst, one task run per document, its steps plain calls), because a
+  flow run with seven step task runs costs more than reading a text PDF. Measured in
   bench/pipeline.py.
 - `batch` (`fiduflow serve`): every document to the batch worker (throughput first).
 - `deployment`: every document a `process-document` run (production with workers);
@@ -51,23 +52,100 @@ def via_deployment(document_id: int) -> None:
     """
     from prefect.deployments import run_deployment
 
-    from flows.runtime import get_runtime
-    from storage.tables import DocumentRow
-
-    tags: list[str] = []
-    with get_runtime().db.session() as session:
-        row = session.get(DocumentRow, document_id)
-        if row is not None:
-            tags = run_tags(row.client_id, row.channel)
+    tags, key = _run_request(document_id)
     run_deployment(
         DEPLOYMENT,
         parameters={"document_id": document_id},
         timeout=0,
         tags=tags,
-        idempotency_key=f"process-document-{document_id}",
+        idempotency_key=key,
         as_subflow=False,
         _sync=True,  # type: ignore[call-arg]  # async_dispatch's switch
     )
+
+
+class InProcessRuns:
+    """`hybrid`'s per-document runs: `process-document` runs of the deployment, executed in
+    this process (`fiduflow serve`) rather than by Prefect's runner.
+
+    A run the runner starts is a new Python process that imports Prefect and fiduflow and
+    starts its own parse and OCR workers: ~4.5 s of CPU per document on two cores, and
+    ~6 s until the document is final (bench/pipeline.py, trickle). Here the run is created
+    from the deployment — its own page, name and tags in the UI, listed under the
+    deployment — in state Pending, which the runner does not pick up (it starts Scheduled
+    runs), and Prefect's engine runs it on one of `max_runs` threads, with this process's
+    database connections and warm workers. Reading stays in the worker processes with
+    their limits. A run retried from the UI is Scheduled again: the runner takes it.
+    """
+
+    def __init__(self, max_runs: int, on_done: Callable[[int], None]) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, max_runs), thread_name_prefix="process-document"
+        )
+        self._on_done = on_done
+        self._deployment_id: object | None = None
+
+    def __call__(self, document_id: int) -> None:
+        """Create the run (raises if Prefect cannot) and hand it to a thread."""
+        flow_run = self._create(document_id)
+        if flow_run is None:
+            self._on_done(document_id)
+            return
+        self._pool.submit(self._execute, flow_run, document_id)
+
+    def _create(self, document_id: int):  # type: ignore[no-untyped-def]
+        from prefect.client.orchestration import get_client
+        from prefect.states import Pending, StateType
+
+        tags, key = _run_request(document_id)
+        with get_client(sync_client=True) as client:
+            if self._deployment_id is None:
+                self._deployment_id = client.read_deployment_by_name(DEPLOYMENT).id
+            flow_run = client.create_flow_run_from_deployment(
+                self._deployment_id,  # type: ignore[arg-type]
+                parameters={"document_id": document_id},
+                state=Pending(),
+                tags=tags,
+                idempotency_key=key,
+            )
+        if flow_run.state is None or flow_run.state.type is not StateType.PENDING:
+            return None  # asked for before: that run exists already
+        return flow_run
+
+    def _execute(self, flow_run, document_id: int) -> None:  # type: ignore[no-untyped-def]
+        from prefect.flow_engine import run_flow
+
+        from flows.process_document import process_document
+
+        try:
+            running = run_flow(
+                process_document,
+                flow_run=flow_run,
+                parameters={"document_id": document_id},
+                return_type="state",
+            )
+            if asyncio.iscoroutine(running):
+                asyncio.run(running)
+        except Exception:
+            # The run records its own failure; the document's lease brings it back.
+            log.exception("process-document run for document %s broke", document_id)
+        finally:
+            self._on_done(document_id)
+
+
+def _run_request(document_id: int) -> tuple[list[str], str]:
+    """Tags and idempotency key of the document's run. The key names the document record
+    (id and time received), so the same record asked for twice is one run, and another
+    installation's document with the same id on the same Prefect server is not."""
+    from flows.runtime import get_runtime
+    from storage.tables import DocumentRow
+
+    with get_runtime().db.session() as session:
+        row = session.get(DocumentRow, document_id)
+        if row is None:
+            return [], f"process-document-{document_id}"
+        received = row.received_at.strftime("%Y%m%d%H%M%S%f")
+        return run_tags(row.client_id, row.channel), f"process-document-{document_id}-{received}"
 
 
 def inline_dispatcher(workers: int = 2) -> Callable[[int], None]:
@@ -135,7 +213,8 @@ def make_dispatcher(
         raise ValueError(f"FIDUFLOW_DISPATCH={mode!r}; one of {', '.join(MODES)}")
     if backlog is not None:
         if mode in ("auto", "hybrid"):
-            return HybridDispatcher(backlog, settings.document_runs)
+            runs = InProcessRuns(settings.document_runs, on_done=backlog.release)
+            return HybridDispatcher(backlog, settings.document_runs, start_run=runs)
         if mode == "batch":
             return backlog.offer
     if mode in ("auto", "hybrid", "batch"):

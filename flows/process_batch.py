@@ -216,8 +216,8 @@ class Backlog:
 
     - `offer(id)`: a document for the batch worker, taken at its next beat (~0.25 s).
     - `reserve(id)`: a document given to a per-document `process-document` run; the batch
-      worker leaves it alone until it is final or `reservation_s` passed (the run never
-      started: Prefect down, runner full) — then it is due like any other.
+      worker leaves it alone until the run is over (`release`), it is final, or
+      `reservation_s` passed (the run never started) — then it is due like any other.
     - documents nobody offered (retries, expired leases, another intake process's) are
       claimed by polling, once older than `grace_s`: a document recorded a moment ago may
       be on its way to the dispatcher, which might give it a run.

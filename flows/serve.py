@@ -6,13 +6,14 @@
 3. The `ocr` tag concurrency limit is set (one OCR step per core at once, whichever
    worker runs it), so a flood of scans cannot take every slot.
 4. SMTP and HTTP intake run in threads; intake hands each new document to the
-   dispatcher (`FIDUFLOW_DISPATCH`, default `hybrid`: a `process-document` run while the
-   load is small, the in-process batch worker under load — flows/dispatch.py says why).
+   dispatcher (`FIDUFLOW_DISPATCH`, default `hybrid`: a `process-document` run, executed
+   in this process, while the load is small; the in-process batch worker under load —
+   flows/dispatch.py says why).
 5. The batch worker (a thread) runs `process-backlog` whenever documents are due.
-6. Prefect's runner serves every deployment of `flows.deployments` (process-document
-   runs, and the schedules of process-inbox, remind-missing, close-period and
-   export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs at
-   once: each is a new process, and two cores do not get faster with more of them.
+6. Prefect's runner serves every deployment of `flows.deployments` (runs retried or
+   started from the UI, and the schedules of process-inbox, remind-missing, close-period
+   and export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs
+   at once: each is a new process, and two cores do not get faster with more of them.
 """
 
 import atexit

@@ -2,6 +2,8 @@
 
 - intake asks for a `process-document` run through the deployment: tagged client and
   channel, one run per document even if asked twice, also from an event-loop thread;
+- `fiduflow serve` runs such a run of the deployment in its own process (no runner, no
+  new process): named, tagged, completed, the document routed, once even if asked twice;
 - the run is named `<client>-<document id>-<filename>` and gets the document type as a tag;
 - the read step of a scan carries the `ocr` tag (tag concurrency limit) and a time limit;
   a text PDF's does not;
@@ -16,6 +18,7 @@ import pytest
 from domain.enums import Channel
 from flows import dispatch, pipeline, prefect_env
 from flows.process_document import process_document
+from storage.tables import DocumentRow
 from tests.test_ops_support import invoice_pdf, prefect_call, scan_png, take_in, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
@@ -36,7 +39,10 @@ def _runs_of(document_id: int):
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["process-document"]))
         )
     )
-    return [r for r in runs if r.parameters.get("document_id") == document_id]
+    # By the run's idempotency key: both database backends of this test run have a
+    # document with this id, on one Prefect server.
+    _tags, key = dispatch._run_request(document_id)
+    return [r for r in runs if r.idempotency_key == key]
 
 
 def test_intake_asks_for_one_tagged_run_per_document(
@@ -64,6 +70,35 @@ def test_intake_asks_for_one_tagged_run_per_document(
     runs = _runs_of(document_id)
     assert len(runs) == 1
     assert {"client:C01", "channel:app", "fiduflow"} <= set(runs[0].tags)
+
+
+def test_serve_runs_a_document_run_of_the_deployment_in_process(
+    process_document_deployment, runtime, load_firm
+):
+    load_firm()
+    document_id = take_in(runtime, "C02", invoice_pdf("C02", number=8)[0], filename="rg-8.pdf")
+    done = threading.Event()
+    finished: list[int] = []
+
+    def on_done(finished_id: int) -> None:
+        finished.append(finished_id)
+        done.set()
+
+    runs = dispatch.InProcessRuns(max_runs=2, on_done=on_done)
+    runs(document_id)
+    assert done.wait(120)
+    runs(document_id)  # asked again: the run exists, nothing is started twice
+
+    [run] = _runs_of(document_id)
+    assert run.state is not None and run.state.is_completed()
+    assert run.name == f"C02-{document_id}-rg-8.pdf"
+    assert {"client:C02", "channel:email", "fiduflow"} <= set(run.tags)
+    assert run.deployment_id == process_document_deployment
+    # No runner started it: a runner records the process it started the run in.
+    assert run.infrastructure_pid is None
+    assert finished == [document_id, document_id]
+    with runtime.db.session() as session:
+        assert session.get(DocumentRow, document_id).state == "routed"
 
 
 def test_document_run_is_named_and_tagged_with_its_type(prefect_harness, runtime, load_firm):
