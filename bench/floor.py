@@ -4,12 +4,16 @@ its CPU time — children included — can be counted by the caller.
 
     python -m bench.floor raw-text  DIR [--processes 2]
     python -m bench.floor raw-ocr   DIR [--processes 2] [--threads 1]
+    python -m bench.floor raw-ocr-lib DIR [--processes 2]
     python -m bench.floor reader    DIR [--threads 4]
 
 `DIR` holds the files (`*.pdf`, `*.jpg`, …). raw-text: pdfplumber `extract_text` of every
 page, in `--processes` processes. raw-ocr: the `tesseract` CLI (deu+fra+ita+eng) on every
 page image — the scanner's embedded JPEG as it is, a photo's JPEG as it is, otherwise the
 page rendered at 300 dpi — `--processes` at once with `--threads` OCR threads each.
+raw-ocr-lib: the same page images read by libtesseract as our reader runs it (tesserocr,
+one thread, the models loaded once per process), `--processes` processes: the floor of
+the engine itself, without the CLI's model loading per page.
 reader: `extractors.extract` on every file on `--threads` threads (the batch worker's
 concurrency), OCR cache off. Each prints one JSON line: files, pages, wall seconds.
 """
@@ -114,6 +118,36 @@ def raw_ocr(files: list[Path], processes: int, threads: int) -> dict[str, float]
     }
 
 
+_API: object | None = None
+
+
+def _lib_start() -> None:
+    global _API
+    import tesserocr
+
+    from extractors.tesseract import tessdata
+
+    _API = tesserocr.PyTessBaseAPI(path=tessdata(), lang=LANGS)
+
+
+def _lib_page(path: str) -> None:
+    _API.SetImageFile(path)  # type: ignore[attr-defined]
+    _API.GetTSVText(0)  # type: ignore[attr-defined]
+
+
+def raw_ocr_lib(files: list[Path], processes: int) -> dict[str, float]:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    with tempfile.TemporaryDirectory(prefix="fiduflow-floor-") as tmp:
+        started = time.perf_counter()
+        images = page_images(files, Path(tmp))
+        prepared = time.perf_counter() - started
+        started = time.perf_counter()
+        with ProcessPoolExecutor(processes, initializer=_lib_start) as pool:
+            list(pool.map(_lib_page, [str(i) for i in images]))
+        wall = time.perf_counter() - started
+    return {"files": len(files), "pages": len(images), "wall_s": wall, "prepare_s": prepared}
+
+
 def reader(files: list[Path], threads: int) -> dict[str, float]:
     import extractors
     from extractors import ocr
@@ -140,7 +174,7 @@ def reader(files: list[Path], threads: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("mode", choices=["raw-text", "raw-ocr", "reader"])
+    parser.add_argument("mode", choices=["raw-text", "raw-ocr", "raw-ocr-lib", "reader"])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--threads", type=int, default=1)
@@ -150,6 +184,8 @@ def main() -> None:
         result = raw_text(files, args.processes)
     elif args.mode == "raw-ocr":
         result = raw_ocr(files, args.processes, args.threads)
+    elif args.mode == "raw-ocr-lib":
+        result = raw_ocr_lib(files, args.processes)
     else:
         result = reader(files, args.threads)
     print(json.dumps(result))
