@@ -746,7 +746,8 @@ def main() -> int:
         type=Path,
         metavar="FILE",
         help="record `fiduflow serve` (and its Python children) with py-spy during the "
-        "phases, raw format (py-spy must be installed; not a dependency)",
+        "phases and the trickle, raw format, to FILE; Prefect's server to FILE with `-prefect` before the "
+        "suffix (py-spy comes with the dev dependencies)",
     )
     args = parser.parse_args()
 
@@ -807,17 +808,29 @@ def main() -> int:
                 )
                 floor_figures["reader ocr"] = floor("reader", ocr_dir, "--threads=4")
 
-        spy = None
+        spies = []
         if args.py_spy:
-            spy = subprocess.Popen(
-                [
-                    str(VENV_BIN / "py-spy"),
-                    *("record", "--pid", str(serve_pid), "--subprocesses", "--nonblocking"),
-                    *("--rate", "100", "--format", "raw", "--output", str(args.py_spy)),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            args.py_spy.parent.mkdir(parents=True, exist_ok=True)
+            server_file = args.py_spy.with_stem(args.py_spy.stem + "-prefect")
+            for pid, output in ((serve_pid, args.py_spy), (roots["prefect server"], server_file)):
+                spies.append(
+                    subprocess.Popen(
+                        [
+                            str(VENV_BIN / "py-spy"),
+                            *(
+                                "record",
+                                "--pid",
+                                str(pid),
+                                "--subprocesses",
+                                "--nonblocking",
+                                "--gil",
+                            ),
+                            *("--rate", "100", "--format", "raw", "--output", str(output)),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
         phases = []
         for name, subset in (("text PDFs", text_docs), ("scans + photos", ocr_docs)):
             if not subset:
@@ -826,9 +839,6 @@ def main() -> int:
             phases.append(
                 run_phase(name, stack, firm, ledger, subset, roots, args.connections, args.timeout)
             )
-        if spy is not None:
-            spy.send_signal(2)  # py-spy writes its file on SIGINT
-            spy.wait(60)
         quiet_latencies: list[float] = []
         quiet_cpu: dict[str, float] = {}
         if quiet:
@@ -837,6 +847,10 @@ def main() -> int:
             quiet_latencies = trickle(stack, firm, ledger, quiet, args.gap)
             after = cpu_snapshot(roots)
             quiet_cpu = {k: (after[k] - before[k]) / len(quiet) for k in before}
+        for spy in spies:
+            spy.send_signal(2)  # py-spy writes its file on SIGINT
+        for spy in spies:
+            spy.wait(60)
         peaks = sampler.stop()
         runs = flow_run_counts(stack.prefect_url)
 

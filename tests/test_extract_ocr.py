@@ -1,12 +1,18 @@
 """OCR paths on small pages: image-only PDFs, photos with EXIF orientation, upside-down
-scans, the cache, and the pool. Each OCR run costs about a second."""
+scans, the cache, and the OCR workers (a page over its time limit, a crashed worker,
+missing language data). Each OCR run costs about a second."""
 
+import os
+import signal
+import time
 from decimal import Decimal
 
 import pytest
 
-from domain.enums import TextSource
+from domain.enums import ReadErrorKind, TextSource
+from domain.settings import get_settings
 from extractors import extract, ocr, read
+from extractors.errors import ReadFailure
 from tests.extract_helpers import exif_rotated_jpeg, image_pdf, small_page_image
 
 pytestmark = pytest.mark.ocr
@@ -76,3 +82,61 @@ def test_heic_photo() -> None:
     ex = extract(out.getvalue(), "IMG_0002.HEIC")
     assert ex.error is None
     assert ex.invoice_number == "48213"
+
+
+# --- the OCR workers (libtesseract in processes of their own) -------------------------
+
+
+@pytest.fixture
+def short_ocr_limit():
+    settings = get_settings()
+    old = settings.ocr_page_timeout_s
+    settings.ocr_page_timeout_s = 0.3
+    yield settings
+    settings.ocr_page_timeout_s = old
+
+
+def test_page_over_its_time_limit_fails_alone_and_the_pool_recovers(short_ocr_limit) -> None:
+    from PIL import Image
+
+    # An A4 page of noise: tesseract's layout analysis takes seconds on it.
+    noise = Image.effect_noise((2480, 3508), 90).convert("L")
+    started = time.perf_counter()
+    reading = read(image_pdf(noise, (210, 297)), "noise.pdf")
+    assert time.perf_counter() - started < 10
+    assert reading.error is not None and reading.error.kind is ReadErrorKind.TIMEOUT
+    assert "OCR of a page took longer than 0.3 s" in reading.error.message
+    short_ocr_limit.ocr_page_timeout_s = 60.0
+    # The worker that overran was killed; a fresh one reads the next page.
+    assert "4712" in read(image_pdf(small_page_image(["Beleg Nr. 4712"]))).text
+
+
+def crash_the_worker(*_args: object) -> None:
+    """Run in an OCR worker instead of libtesseract: dies like a segfault would."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_crashed_ocr_worker_is_a_clear_error_and_is_replaced(monkeypatch) -> None:
+    from extractors import tesseract
+
+    # Workers call functions by module and name: they import this module and find it.
+    monkeypatch.setattr(tesseract, "read_words", crash_the_worker)
+    reading = read(image_pdf(small_page_image(["Beleg Nr. 5150"])), "crash.pdf")
+    assert reading.error is not None and reading.error.kind is ReadErrorKind.CORRUPT
+    assert "OCR of a page crashed" in reading.error.message
+    monkeypatch.undo()
+    assert "5151" in read(image_pdf(small_page_image(["Beleg Nr. 5151"]))).text
+
+
+def test_missing_language_data_says_how_to_install_it(monkeypatch, tmp_path) -> None:
+    from extractors import tesseract
+
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    monkeypatch.setattr(tesseract, "_TESSDATA_DIRS", ())
+    tesseract.tessdata.cache_clear()
+    try:
+        with pytest.raises(ReadFailure, match="bootstrap") as raised:
+            tesseract.tessdata()
+        assert raised.value.kind is ReadErrorKind.UNREADABLE
+    finally:
+        tesseract.tessdata.cache_clear()
