@@ -746,8 +746,8 @@ def main() -> int:
         type=Path,
         metavar="FILE",
         help="record `fiduflow serve` (and its Python children) with py-spy during the "
-        "phases and the trickle, raw format, to FILE; Prefect's server to FILE with `-prefect` before the "
-        "suffix (py-spy comes with the dev dependencies)",
+        "phases and the trickle, raw format, to FILE; Prefect's server to FILE with "
+        "`-prefect` before the suffix (py-spy comes with the dev dependencies)",
     )
     args = parser.parse_args()
 
