@@ -3,14 +3,14 @@ the CLI hands it one of these callables). `FIDUFLOW_DISPATCH`:
 
 - `auto` (default): `hybrid` in `fiduflow serve`; in `fiduflow smtp` / `api`, `deployment`
   when a Prefect server answers, else `inline`.
-- `hybrid` (`fiduflow serve`): a `process-document` run per document while the system is
-  quiet — the previous document came over a second earlier, at most
-  `FIDUFLOW_DOCUMENT_RUNS` at once, and only while the batch worker is idle. Each is a run
-  of the deployment with its own page in the UI, executed in this process
-  (`InProcessRuns`: ~1.8 s of CPU per document where a runner process cost ~5 s). Under
-  load the documents go to the in-process batch worker (`process-backlog`: one flow run
-  per burst, one task run per document, its steps plain calls), because a flow run with
-  seven step task runs costs more than reading a text PDF. Measured in bench/pipeline.py.
+- `hybrid` (`fiduflow serve`): a `process-document` run per document while the backlog is
+  small — at most `FIDUFLOW_DOCUMENT_RUNS` at once, and only while the batch worker is
+  idle; each is a run of the deployment with its own page in the UI, executed in this
+  process (`InProcessRuns`: ~1.7 s of CPU per document where a runner process cost ~5 s).
+  Under load the documents go to the in-process batch worker (`process-backlog`: one
+  flow run per burst, one task run per document, its steps plain calls), because a
+  flow run with seven step task runs costs more than reading a text PDF. Measured in
+  bench/pipeline.py.
 - `batch` (`fiduflow serve`): every document to the batch worker (throughput first).
 - `deployment`: every document a `process-document` run (production with workers);
   returns as soon as the run is scheduled.
@@ -24,7 +24,6 @@ as `auto`.
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -170,38 +169,22 @@ MODES = ("auto", "hybrid", "batch", "deployment", "inline", "none")
 
 
 class HybridDispatcher:
-    """`hybrid`: a per-document run while the system is quiet — the previous document
-    came at least `quiet_s` earlier, fewer than `max_runs` runs in flight, the batch
-    worker idle — otherwise the batch worker (the module docstring says why). A burst
-    thus starts one run, for its first document; a quiet system shows every document as a
-    run of its own."""
+    """`hybrid`: a per-document run while the backlog is small — fewer than `max_runs`
+    runs in flight and the batch worker idle — otherwise the batch worker (the module
+    docstring says why). A burst thus starts at most `max_runs` document runs; a quiet
+    system shows every document as a run of its own."""
 
     def __init__(
-        self,
-        backlog: "Backlog",
-        max_runs: int,
-        start_run: Callable[[int], None] = via_deployment,
-        *,
-        quiet_s: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
+        self, backlog: "Backlog", max_runs: int, start_run: Callable[[int], None] = via_deployment
     ):
         self.backlog = backlog
         self.max_runs = max_runs
         self.start_run = start_run
-        # A document run costs ~1 s more CPU than the same document in the batch worker
-        # (bench/pipeline.py); in a burst that second is better spent reading.
-        self.quiet_s = quiet_s
-        self._clock = clock
-        self._last = float("-inf")
         self._lock = threading.Lock()
 
     def __call__(self, document_id: int) -> None:
         with self._lock:  # two intake threads must not both take the last free run
-            now = self._clock()
-            quiet, self._last = now - self._last >= self.quiet_s, now
-            run = (
-                quiet and not self.backlog.busy() and self.backlog.runs_in_flight() < self.max_runs
-            )
+            run = not self.backlog.busy() and self.backlog.runs_in_flight() < self.max_runs
             if run:
                 # Reserved before the run is asked for: the batch worker keeps its hands off.
                 self.backlog.reserve(document_id)

@@ -28,43 +28,24 @@ class Runs:
         self.started.append(document_id)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_quiet_documents_get_runs_a_burst_goes_to_the_batch_worker():
+def test_small_backlog_gets_runs_a_burst_goes_to_the_batch_worker():
     backlog = process_batch.Backlog()
-    runs, clock = Runs(), Clock()
-    dispatch = HybridDispatcher(backlog, max_runs=2, start_run=runs, quiet_s=1.0, clock=clock)
-    # A quiet system: documents seconds apart each get a run, up to two in flight.
-    for document_id in (1, 2, 3):
+    runs = Runs()
+    dispatch = HybridDispatcher(backlog, max_runs=2, start_run=runs)
+    for document_id in (1, 2, 3, 4):
         dispatch(document_id)
-        clock.now += 5
     assert runs.started == [1, 2]
     assert backlog.reserved_ids() == {1, 2}
-    assert backlog.take_offered(10) == [3]
+    assert backlog.take_offered(10) == [3, 4]
+    # While the batch worker holds documents, new ones join it, runs or not.
     backlog.release(1)
     backlog.release(2)
-    # A burst: its first document gets a run, the others (milliseconds apart) the batch
-    # worker — and so does the next one while the batch worker holds documents.
-    for document_id in (4, 5, 6, 7):
-        dispatch(document_id)
-        clock.now += 0.01
-    assert runs.started == [1, 2, 4]
-    assert backlog.take_offered(10) == [5, 6, 7]
-    backlog.release(4)
     backlog.set_holding(3)
-    clock.now += 5
-    dispatch(8)
-    assert runs.started == [1, 2, 4] and backlog.take_offered(10) == [8]
+    dispatch(5)
+    assert runs.started == [1, 2] and backlog.take_offered(10) == [5]
     backlog.set_holding(0)
-    clock.now += 5
-    dispatch(9)
-    assert runs.started == [1, 2, 4, 9]
+    dispatch(6)
+    assert runs.started == [1, 2, 6]
 
 
 def test_a_run_that_cannot_start_leaves_the_document_to_the_batch_worker():
