@@ -14,8 +14,9 @@ artifact lists the documents by outcome and each failure with its (redacted) rea
 claims them as they come — those the dispatcher hands it (`Backlog.offer`) at once, the
 rest (retries, expired leases, other intake processes' documents) by polling — and ends
 when nothing is left. One task run per document (named `<client>-<id>-<file>`), its steps
-plain calls with the same retries: on two cores a per-document flow run costs 2–3 s of CPU
-and seven step task runs most of what reading a text PDF costs (DESIGN.md, bench/pipeline.py).
+plain calls with the same retries: on two cores a per-document flow run with its seven
+step task runs costs ~1 s of CPU more than the same document here, several times what
+reading a text PDF costs (bench/pipeline.py, trickle).
 """
 
 import asyncio
