@@ -26,6 +26,7 @@ from PIL import Image
 
 from domain.settings import get_settings
 from extractors import tesseract
+from extractors.errors import ReadFailure
 from extractors.limits import RAM_DISK, WorkerPool
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
 
@@ -262,8 +263,12 @@ def _quality(words: list[OcrWord]) -> float:
 
 
 def _orientation(workers: WorkerPool, path: str, timeout: float) -> int:
-    """Degrees to turn the image clockwise so the text is upright (tesseract OSD)."""
-    return workers.call(tesseract.orientation, path, timeout=timeout)
+    """Degrees to turn the image clockwise so the text is upright (tesseract OSD); 0 when
+    OSD cannot tell or fails — the page is then read as it lies, not lost."""
+    try:
+        return workers.call(tesseract.orientation, path, timeout=timeout)
+    except ReadFailure:
+        return 0
 
 
 def _write(image: Image.Image, directory: str) -> str:

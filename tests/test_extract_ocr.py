@@ -140,3 +140,18 @@ def test_missing_language_data_says_how_to_install_it(monkeypatch, tmp_path) -> 
         assert raised.value.kind is ReadErrorKind.UNREADABLE
     finally:
         tesseract.tessdata.cache_clear()
+
+
+def osd_breaks(*_args: object) -> int:
+    """Run in an OCR worker instead of tesseract's orientation detection."""
+    raise RuntimeError("OSD broke")
+
+
+def test_failing_orientation_detection_leaves_the_page_as_it_lies(monkeypatch) -> None:
+    from extractors import tesseract
+
+    # Regression: with OSD in the workers, its failure failed the whole page.
+    monkeypatch.setattr(tesseract, "orientation", osd_breaks)
+    reading = read(image_pdf(small_page_image().rotate(180)), "upside-down.pdf")
+    assert reading.error is None
+    assert reading.pages[0].rotation == 0  # not turned, but read
