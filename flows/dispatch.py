@@ -174,9 +174,7 @@ class HybridDispatcher:
     docstring says why). A burst thus starts at most `max_runs` document runs; a quiet
     system shows every document as a run of its own."""
 
-    def __init__(
-        self, backlog: "Backlog", max_runs: int, start_run: Callable[[int], None] = via_deployment
-    ):
+    def __init__(self, backlog: "Backlog", max_runs: int, start_run: Callable[[int], None]):
         self.backlog = backlog
         self.max_runs = max_runs
         self.start_run = start_run
