@@ -22,6 +22,27 @@ def recorded_api_url_file() -> Path:
     return prefect_home() / "api-url"
 
 
+# What fiduflow asks of Prefect's server (its own local one, the benchmark's, the tests'; the
+# README's production setup sets the same). Prefect's defaults record each task run's state
+# change on its own: one transaction per event, the whole upsert built anew each time — in
+# bench/pipeline.py (py-spy) the largest share of the server's CPU. Batched, a task run
+# shows in the UI up to `FLUSH_INTERVAL` seconds later and costs a fraction of that.
+SERVER_SETTINGS: dict[str, str] = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # no phoning home from a fiduciary's office
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+}
+
+
+def server_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process's environment) with SERVER_SETTINGS where it has none."""
+    env = dict(os.environ if base is None else base)
+    for name, value in SERVER_SETTINGS.items():
+        env.setdefault(name, value)
+    return env
+
+
 def healthy(api_url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as r:  # noqa: S310
@@ -33,9 +54,8 @@ def healthy(api_url: str, timeout: float = 1.0) -> bool:
 def configure() -> str | None:
     """Set PREFECT_HOME (and PREFECT_API_URL when a local server runs); return the URL."""
     os.environ.setdefault("PREFECT_HOME", str(prefect_home()))
-    # No network here, and no phoning home in a fiduciary's office either.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
+    # An ephemeral server (`fiduflow process` without a running server) reads these too.
+    os.environ.update(server_env())
     url = _api_url()
     skip_ca_bundle_for_plain_http(url)
     return url

@@ -54,7 +54,7 @@ def start_prefect_server(port: int) -> str:
         stdout=log,
         stderr=subprocess.STDOUT,
         # The UI asks the API at PREFECT_UI_API_URL; its default assumes port 4200.
-        env={**os.environ, "PREFECT_HOME": str(home), "PREFECT_UI_API_URL": url},
+        env={**prefect_env.server_env(), "PREFECT_HOME": str(home), "PREFECT_UI_API_URL": url},
     )
     atexit.register(_stop, process)
     deadline = time.monotonic() + 120

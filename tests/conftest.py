@@ -14,11 +14,15 @@ from typing import Any
 # Prefect reads its home at import: give the whole test run a temporary one, before any
 # test module imports Prefect.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="fiduflow-prefect-"))
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # Nothing a test does may write into the checkout's ./data (the OCR cache, for one, lives
 # under the data folder by default); each test run gets its own.
 os.environ.setdefault("FIDUFLOW_DATA_DIR", tempfile.mkdtemp(prefix="fiduflow-data-"))
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+# The test harness's server runs as fiduflow runs Prefect's server (batched task run records).
+from flows.prefect_env import server_env  # after PREFECT_HOME is set, before Prefect
+
+os.environ.update(server_env())
 
 import pytest
 from sqlalchemy import text

@@ -25,6 +25,7 @@ import pytest
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from domain.masterdata import MasterData
+from flows import prefect_env
 from flows.deployments import DEPLOYMENTS
 from storage.db import Database
 from storage.masterdata import load_master_data
@@ -51,8 +52,7 @@ BROT = "brot-a81c2e@in.treuhand.example"  # C02's inbound address (tests/conftes
 
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FIDUFLOW_"))}
-    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    env["PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT"] = "false"
+    env = prefect_env.server_env(env)  # the server as fiduflow runs it
     env.update(extra)
     return env
 
@@ -232,7 +232,6 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
         # Production: the served process goes; `prefect deploy --all` registers prefect.yaml
         # for the work pool, and a `fiduflow worker` runs what is asked of it.
         _stop(serve, signal.SIGINT)
-        from flows import prefect_env
 
         env = _clean_env(PREFECT_API_URL=api_url, PREFECT_HOME=str(tmp_path / "deploy-home"))
         assert prefect_env.ensure_work_pool(api_url=api_url)
