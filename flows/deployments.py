@@ -89,6 +89,11 @@ def runner_deployment(spec: DeploymentSpec) -> Any:
     )
 
 
-def all_deployments() -> list[Any]:
-    """Every deployment, for `fiduflow serve`."""
-    return [runner_deployment(spec) for spec in DEPLOYMENTS]
+# `fiduflow serve` takes the runs of these itself (flows/in_process.py says why); the
+# runner takes the rest.
+IN_PROCESS = ("process-inbox",)
+
+
+def runner_deployments() -> list[Any]:
+    """The deployments `fiduflow serve` gives Prefect's runner."""
+    return [runner_deployment(spec) for spec in DEPLOYMENTS if spec.name not in IN_PROCESS]

@@ -113,19 +113,11 @@ class InProcessRuns:
         return flow_run
 
     def _execute(self, flow_run, document_id: int) -> None:  # type: ignore[no-untyped-def]
-        from prefect.flow_engine import run_flow
-
+        from flows.in_process import execute_run
         from flows.process_document import process_document
 
         try:
-            running = run_flow(
-                process_document,
-                flow_run=flow_run,
-                parameters={"document_id": document_id},
-                return_type="state",
-            )
-            if asyncio.iscoroutine(running):
-                asyncio.run(running)
+            execute_run(process_document, flow_run, {"document_id": document_id})
         except Exception:
             # The run records its own failure; the document's lease brings it back.
             log.exception("process-document run for document %s broke", document_id)

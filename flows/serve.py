@@ -10,10 +10,13 @@
    in this process, while the load is small; the in-process batch worker under load —
    flows/dispatch.py says why).
 5. The batch worker (a thread) runs `process-backlog` whenever documents are due.
-6. Prefect's runner serves every deployment of `flows.deployments` (runs retried or
-   started from the UI, and the schedules of process-inbox, remind-missing, close-period
-   and export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs
-   at once: each is a new process, and two cores do not get faster with more of them.
+6. Prefect's runner serves the deployments of `flows.deployments` (runs retried or
+   started from the UI, and the schedules of remind-missing, close-period and
+   export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs at
+   once: each is a new process, and two cores do not get faster with more of them. The
+   5-minute process-inbox sweep is registered with its schedule but run in this process
+   (flows/in_process.py: a runner process costs ~3–4 s of CPU for a sweep that, next to
+   the batch worker, mostly finds nothing).
 """
 
 import atexit
@@ -114,14 +117,16 @@ def serve_all() -> None:
     from prefect import serve
 
     from flows import process_batch
-    from flows.deployments import all_deployments
+    from flows.deployments import IN_PROCESS, by_name, runner_deployments
     from flows.dispatch import make_dispatcher
+    from flows.in_process import InProcessSchedule
     from flows.runtime import get_runtime
 
     runtime = get_runtime()
     settings = runtime.settings
     ocr_limit = prefect_env.ensure_ocr_limit(settings.ocr_processes)
-    deployments = all_deployments()
+    deployments = runner_deployments()
+    schedule = InProcessSchedule([by_name(name) for name in IN_PROCESS]).start()
     backlog = process_batch.BACKLOG
     backlog.poll_s = settings.batch_poll_s
     dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
@@ -131,6 +136,7 @@ def serve_all() -> None:
     stoppers, lines = start_intake(runtime, dispatcher)
     if worker is not None:
         stoppers.append(worker.stop)
+    stoppers.append(schedule.stop)
 
     ui = api_url.removesuffix("/api")
     console.print("[bold green]fiduflow is running[/bold green]")
@@ -138,8 +144,8 @@ def serve_all() -> None:
         console.print(line)
     console.print(f"  Prefect   {ui}")
     console.print(
-        f"            {len(deployments)} deployments: "
-        + ", ".join(d.name for d in deployments)
+        f"            {len(deployments) + len(IN_PROCESS)} deployments: "
+        + ", ".join([*IN_PROCESS, *(d.name for d in deployments)])
         + f"; OCR limited to {ocr_limit} at once (tag 'ocr')"
     )
     console.print(f"  data      {settings.data_dir.resolve()}")

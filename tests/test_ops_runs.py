@@ -4,6 +4,8 @@
   channel, one run per document even if asked twice, also from an event-loop thread;
 - `fiduflow serve` runs such a run of the deployment in its own process (no runner, no
   new process): named, tagged, completed, the document routed, once even if asked twice;
+- the scheduled `process-inbox` sweep: registered with its schedule, its due runs run by
+  `fiduflow serve` itself (no runner process), each once, and paused when serve stops;
 - the run is named `<client>-<document id>-<filename>` and gets the document type as a tag;
 - the read step of a scan carries the `ocr` tag (tag concurrency limit) and a time limit;
   a text PDF's does not;
@@ -99,6 +101,51 @@ def test_serve_runs_a_document_run_of_the_deployment_in_process(
     assert finished == [document_id, document_id]
     with runtime.db.session() as session:
         assert session.get(DocumentRow, document_id).state == "routed"
+
+
+def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, load_firm):
+    from datetime import UTC, datetime, timedelta
+
+    from prefect.states import Scheduled
+
+    from flows.deployments import IN_PROCESS, by_name, runner_deployments
+    from flows.in_process import InProcessSchedule
+
+    assert IN_PROCESS == ("process-inbox",)
+    assert "process-inbox" not in {d.name for d in runner_deployments()}  # not the runner's
+    load_firm()
+    document_id = take_in(runtime, "C01", invoice_pdf("C01", number=31)[0], filename="rg-31.pdf")
+    schedule = InProcessSchedule([by_name("process-inbox")], poll_s=3600)
+    schedule.start()  # registers the deployment with its schedule; polls once now
+    try:
+        [deployment] = [
+            d for d in prefect_call(lambda c: c.read_deployments()) if d.name == "process-inbox"
+        ]
+        assert [s.schedule.cron for s in deployment.schedules] == ["*/5 * * * *"]
+
+        def new_run(at: datetime):
+            return prefect_call(
+                lambda c: c.create_flow_run_from_deployment(
+                    deployment.id, state=Scheduled(scheduled_time=at)
+                )
+            )
+
+        due = new_run(datetime.now(UTC) - timedelta(seconds=1))
+        later = new_run(datetime.now(UTC) + timedelta(hours=1))
+        assert schedule.run_due() >= 1
+        assert schedule.run_due() == 0  # nothing runs twice
+
+        ran = prefect_call(lambda c: c.read_flow_run(due.id))
+        assert ran.state is not None and ran.state.is_completed()
+        assert ran.infrastructure_pid is None  # no runner process started it
+        waiting = prefect_call(lambda c: c.read_flow_run(later.id))
+        assert waiting.state is not None and waiting.state.is_scheduled()
+        with runtime.db.session() as session:
+            assert session.get(DocumentRow, document_id).state == "routed"
+    finally:
+        schedule.stop()
+    # As the runner does for its deployments when serve stops.
+    assert prefect_call(lambda c: c.read_deployment(deployment.id)).paused
 
 
 def test_document_run_is_named_and_tagged_with_its_type(prefect_harness, runtime, load_firm):

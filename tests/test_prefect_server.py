@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.objects import DeploymentStatus
 
 from domain.masterdata import MasterData
 from flows import prefect_env
@@ -177,8 +178,11 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
         _wait(lambda: _smtp_ready(smtp_port), 90, "fiduflow serve (SMTP)", serve, serve_log)
 
         def served() -> bool:
+            # Ready: something polls for its runs (the runner, or serve itself for
+            # process-inbox) — what the UI shows next to each deployment.
             deployments = _api(api_url, lambda c: c.read_deployments())
-            return {d.name for d in deployments} >= {s.name for s in DEPLOYMENTS} and deployments
+            ready = {d.name for d in deployments if d.status == DeploymentStatus.READY}
+            return ready >= {s.name for s in DEPLOYMENTS} and deployments
 
         deployments = _wait(served, 60, "deployments served", serve, serve_log)
 
