@@ -16,7 +16,8 @@ Either way the run is Prefect's engine running the flow (`prefect.flow_engine.ru
 on a thread of serve, with serve's database connections and warm workers. Not enforced
 here, unlike in a runner's process: cancelling such a run from the UI (it finishes, in
 seconds for a document). If serve dies mid-run, the documents come back through their
-leases.
+leases, and the next serve marks the runs it left behind Crashed (`crash_orphans`), so
+the UI does not show them running forever.
 """
 
 import asyncio
@@ -112,3 +113,61 @@ class InProcessSchedule:
                 log.exception("run %s of %s broke", flow_run.name, self.names)
             ran += 1
         return ran
+
+
+ORPHAN_MESSAGE = (
+    "fiduflow serve stopped while this run was running in its process; the documents it "
+    "held are processed again once their leases run out"
+)
+
+
+def crash_orphans(deployment_names: list[str]) -> int:
+    """Mark Crashed the runs of these deployments that a previous `fiduflow serve` left
+    Pending or Running in its own process; how many. Call at start, before any run.
+
+    Only runs without a process of their own (`infrastructure_pid` unset) are taken: a run
+    the runner or a worker started may outlive serve in its own process and finish. One
+    `fiduflow serve` per Prefect server, as in the embedded default: a second serve on the
+    same server would mark the first one's running runs Crashed (their documents are
+    safe all the same; the state of a document lives in fiduflow's database).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterDeploymentId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Crashed
+
+    crashed = 0
+    with get_client(sync_client=True) as client:
+        ids = []
+        for name in deployment_names:
+            try:
+                ids.append(client.read_deployment_by_name(f"{name}/{name}").id)
+            except ObjectNotFound:  # never served here: nothing was left behind
+                continue
+        if not ids:
+            return 0
+        left = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=ids),
+                state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+                ),
+            )
+        )
+        for flow_run in left:
+            if flow_run.infrastructure_pid is not None:
+                continue
+            client.set_flow_run_state(flow_run.id, Crashed(message=ORPHAN_MESSAGE), force=True)
+            log.warning(
+                "run %s was left %s by a previous fiduflow serve: marked Crashed",
+                flow_run.name,
+                flow_run.state_name,
+            )
+            crashed += 1
+    return crashed

@@ -4,7 +4,8 @@
    DATA_DIR/prefect) and record its address for the other `fiduflow` commands.
 2. The database schema is migrated, the object store opened.
 3. The `ocr` tag concurrency limit is set (one OCR step per core at once, whichever
-   worker runs it), so a flood of scans cannot take every slot.
+   worker runs it), so a flood of scans cannot take every slot. Runs a previous serve
+   left Pending or Running in its own process are marked Crashed.
 4. SMTP and HTTP intake run in threads; intake hands each new document to the
    dispatcher (`FIDUFLOW_DISPATCH`, default `hybrid`: a `process-document` run, executed
    in this process, while the load is small; the in-process batch worker under load —
@@ -119,12 +120,14 @@ def serve_all() -> None:
     from flows import process_batch
     from flows.deployments import IN_PROCESS, by_name, runner_deployments
     from flows.dispatch import make_dispatcher
-    from flows.in_process import InProcessSchedule
+    from flows.in_process import InProcessSchedule, crash_orphans
     from flows.runtime import get_runtime
 
     runtime = get_runtime()
     settings = runtime.settings
     ocr_limit = prefect_env.ensure_ocr_limit(settings.ocr_processes)
+    # Before any run starts here: what a previous serve left running in its process.
+    orphans = crash_orphans(["process-document", *IN_PROCESS])
     deployments = runner_deployments()
     schedule = InProcessSchedule([by_name(name) for name in IN_PROCESS]).start()
     backlog = process_batch.BACKLOG
@@ -148,6 +151,11 @@ def serve_all() -> None:
         + ", ".join([*IN_PROCESS, *(d.name for d in deployments)])
         + f"; OCR limited to {ocr_limit} at once (tag 'ocr')"
     )
+    if orphans:
+        console.print(
+            f"            {orphans} run(s) the last serve left running marked Crashed "
+            "(their documents are taken again through their leases)"
+        )
     console.print(f"  data      {settings.data_dir.resolve()}")
     console.print(
         f"  dispatch  {settings.dispatch}"

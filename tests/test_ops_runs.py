@@ -148,6 +148,46 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
     assert prefect_call(lambda c: c.read_deployment(deployment.id)).paused
 
 
+def test_serve_marks_the_runs_a_previous_serve_left_running_crashed(
+    process_document_deployment, runtime, load_firm
+):
+    from prefect.states import Pending, Running
+
+    from flows.in_process import ORPHAN_MESSAGE, crash_orphans
+
+    def run_in(state, *, pid: str | None = None, number: int):
+        async def create(c):
+            run = await c.create_flow_run_from_deployment(
+                process_document_deployment, parameters={"document_id": 10_000 + number}
+            )
+            await c.set_flow_run_state(run.id, state, force=True)
+            if pid is not None:
+                await c.update_flow_run(run.id, infrastructure_pid=pid)
+            return run.id
+
+        return prefect_call(create)
+
+    left_running = run_in(Running(), number=1)
+    left_pending = run_in(Pending(), number=2)
+    in_a_process = run_in(Running(), pid="4242", number=3)  # a runner's: may still finish
+    scheduled = prefect_call(
+        lambda c: c.create_flow_run_from_deployment(
+            process_document_deployment, parameters={"document_id": 10_004}
+        )
+    ).id
+
+    assert crash_orphans(["process-document", "no-such-deployment"]) >= 2
+    states = {
+        i: prefect_call(lambda c, i=i: c.read_flow_run(i)).state
+        for i in (left_running, left_pending, in_a_process, scheduled)
+    }
+    assert states[left_running].is_crashed() and states[left_pending].is_crashed()
+    assert states[left_running].message == ORPHAN_MESSAGE
+    assert states[in_a_process].is_running()
+    assert states[scheduled].is_scheduled()
+    assert crash_orphans(["process-document"]) == 0  # nothing left behind now
+
+
 def test_document_run_is_named_and_tagged_with_its_type(prefect_harness, runtime, load_firm):
     load_firm()
     document_id = take_in(runtime, "C02", invoice_pdf("C02", number=3)[0], filename="rg-3.pdf")
