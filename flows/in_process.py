@@ -21,6 +21,7 @@ the UI does not show them running forever.
 """
 
 import asyncio
+import json
 import logging
 import threading
 from datetime import UTC, datetime
@@ -48,7 +49,8 @@ class InProcessSchedule:
     them, every `poll_s` their runs due by now are fetched (which also marks the
     deployments ready in the UI), each is claimed by moving it to Pending — a run another
     poller claimed first is refused by the server and skipped — and run to its end on
-    this object's thread, one at a time. `stop` pauses their schedules, as the runner
+    this object's thread, one at a time. Runs missed while serve was down are caught up
+    by the latest of them alone (`_skip_caught_up`). `stop` pauses their schedules, as the runner
     does on shutdown (serve applies them again at its next start).
     """
 
@@ -99,8 +101,9 @@ class InProcessSchedule:
             due = client.get_scheduled_flow_runs_for_deployments(
                 deployment_ids=list(self._flows), scheduled_before=datetime.now(UTC)
             )
+            due = self._skip_caught_up(client, due)
         ran = 0
-        for flow_run in sorted(due, key=lambda r: r.expected_start_time or datetime.now(UTC)):
+        for flow_run in due:
             if self._stop.is_set():
                 break
             with get_client(sync_client=True) as client:
@@ -114,6 +117,24 @@ class InProcessSchedule:
             ran += 1
         return ran
 
+    @staticmethod
+    def _skip_caught_up(client: Any, due: list[Any]) -> list[Any]:
+        """Of several due runs with the same deployment and parameters (serve was down
+        while the schedule went on), the latest; the earlier ones are cancelled with a
+        word why. A sweep claims everything due, so one run does what all of them would."""
+        from prefect.states import Cancelled
+
+        latest: dict[tuple[Any, str], Any] = {}
+        for flow_run in sorted(due, key=lambda r: r.expected_start_time or datetime.now(UTC)):
+            key = (flow_run.deployment_id, json.dumps(flow_run.parameters, sort_keys=True))
+            earlier = latest.get(key)
+            latest[key] = flow_run
+            if earlier is not None:
+                client.set_flow_run_state(earlier.id, Cancelled(message=CAUGHT_UP_MESSAGE))
+        return sorted(latest.values(), key=lambda r: r.expected_start_time or datetime.now(UTC))
+
+
+CAUGHT_UP_MESSAGE = "not run: a later run of the same schedule was due too and did its work"
 
 ORPHAN_MESSAGE = (
     "fiduflow serve stopped while this run was running in its process; the documents it "

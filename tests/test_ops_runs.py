@@ -5,7 +5,9 @@
 - `fiduflow serve` runs such a run of the deployment in its own process (no runner, no
   new process): named, tagged, completed, the document routed, once even if asked twice;
 - the scheduled `process-inbox` sweep: registered with its schedule, its due runs run by
-  `fiduflow serve` itself (no runner process), each once, and paused when serve stops;
+  `fiduflow serve` itself (no runner process), each once, runs missed while serve was
+  down caught up by one, the schedule paused when serve stops; runs a previous serve
+  left running in its process are marked Crashed at start;
 - the run is named `<client>-<document id>-<filename>` and gets the document type as a tag;
 - the read step of a scan carries the `ocr` tag (tag concurrency limit) and a time limit;
   a text PDF's does not;
@@ -109,7 +111,7 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
     from prefect.states import Scheduled
 
     from flows.deployments import IN_PROCESS, by_name, runner_deployments
-    from flows.in_process import InProcessSchedule
+    from flows.in_process import CAUGHT_UP_MESSAGE, InProcessSchedule
 
     assert IN_PROCESS == ("process-inbox",)
     assert "process-inbox" not in {d.name for d in runner_deployments()}  # not the runner's
@@ -130,10 +132,15 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
                 )
             )
 
+        missed = new_run(datetime.now(UTC) - timedelta(minutes=10))  # serve was down
         due = new_run(datetime.now(UTC) - timedelta(seconds=1))
         later = new_run(datetime.now(UTC) + timedelta(hours=1))
         assert schedule.run_due() >= 1
         assert schedule.run_due() == 0  # nothing runs twice
+
+        skipped = prefect_call(lambda c: c.read_flow_run(missed.id)).state
+        assert skipped is not None and skipped.is_cancelled()
+        assert skipped.message == CAUGHT_UP_MESSAGE
 
         ran = prefect_call(lambda c: c.read_flow_run(due.id))
         assert ran.state is not None and ran.state.is_completed()
