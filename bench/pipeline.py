@@ -132,6 +132,8 @@ def rss_mb(pid: int) -> float:
 
 
 def role(command: str) -> str:
+    if command.startswith("postgres"):  # its backends name their database: prefect_bench_…
+        return "postgres"
     if "flows.cli serve" in command or "fiduflow serve" in command:
         return "fiduflow serve"
     if "extractors.worker" in command:
@@ -143,7 +145,7 @@ def role(command: str) -> str:
     if "prefect" in command and "server" in command:
         return "prefect server"
     if "prefect" in command or "flow_run" in command or "process_document" in command:
-        return "process-document run"
+        return "flow run process"
     if "moto" in command:
         return "moto (S3)"
     if "postgres" in command:
