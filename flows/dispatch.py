@@ -6,7 +6,7 @@ the CLI hands it one of these callables). `FIDUFLOW_DISPATCH`:
 - `hybrid` (`fiduflow serve`): a `process-document` run per document while the backlog is
   small — at most `FIDUFLOW_DOCUMENT_RUNS` at once, and only while the batch worker is
   idle; each is a run of the deployment with its own page in the UI, executed in this
-  process (`InProcessRuns`: ~1.7 s of CPU per document where a runner process cost ~5 s).
+  process (`InProcessRuns`: ~1.1–1.3 s of CPU per document where a runner process cost ~5 s).
   Under load the documents go to the in-process batch worker (`process-backlog`: one
   flow run per burst, one task run per document, its steps plain calls), because a
   flow run with seven step task runs costs more than reading a text PDF. Measured in
