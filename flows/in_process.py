@@ -50,8 +50,8 @@ class InProcessSchedule:
     deployments ready in the UI), each is claimed by moving it to Pending — a run another
     poller claimed first is refused by the server and skipped — and run to its end on
     this object's thread, one at a time. Runs missed while serve was down are caught up
-    by the latest of them alone (`_skip_caught_up`). `stop` pauses their schedules, as the runner
-    does on shutdown (serve applies them again at its next start).
+    by the latest of them alone (`_skip_caught_up`). `stop` pauses their schedules, as
+    the runner does on shutdown (serve applies them again at its next start).
     """
 
     def __init__(self, specs: list[DeploymentSpec], poll_s: float = 5.0) -> None:
@@ -134,7 +134,10 @@ class InProcessSchedule:
         return sorted(latest.values(), key=lambda r: r.expected_start_time or datetime.now(UTC))
 
 
-CAUGHT_UP_MESSAGE = "not run: a later run of the same schedule was due too and did its work"
+CAUGHT_UP_MESSAGE = (
+    "not run: a later run of this deployment with the same parameters was due at the same "
+    "time (fiduflow serve was not running) and did the same work"
+)
 
 ORPHAN_MESSAGE = (
     "fiduflow serve stopped while this run was running in its process; the documents it "
