@@ -999,8 +999,8 @@ def main() -> int:
         + ", ".join(f"{n} {name}" for name, n in sorted(runs.items()))
         + " (process-document: per-document runs of the hybrid dispatch)"
     )
-    # The schedules' runs (the process-inbox sweep every 5 minutes: a process of its own,
-    # ~4 s of CPU even when nothing is due) fall into a phase by the clock, not by load.
+    # The schedules' runs (the process-inbox sweep every 5 minutes, in serve's process; the
+    # daily ones each a process of its own) fall into a phase by the clock, not by load.
     for p in phases:
         scheduled = [
             name

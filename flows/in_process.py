@@ -62,14 +62,19 @@ class InProcessSchedule:
         self._thread = threading.Thread(target=self._loop, name="in-process-schedule", daemon=True)
 
     def start(self) -> "InProcessSchedule":
-        for spec in self.specs:
-            self._flows[runner_deployment(spec).apply()] = spec.load_flow()
+        self.register()
         self._thread.start()
         return self
 
+    def register(self) -> None:
+        """Create or update the deployments with their schedules (unpaused)."""
+        for spec in self.specs:
+            self._flows[runner_deployment(spec).apply()] = spec.load_flow()
+
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
         from prefect.client.orchestration import get_client
 
         try:

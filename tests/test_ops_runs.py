@@ -117,8 +117,8 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
     assert "process-inbox" not in {d.name for d in runner_deployments()}  # not the runner's
     load_firm()
     document_id = take_in(runtime, "C01", invoice_pdf("C01", number=31)[0], filename="rg-31.pdf")
-    schedule = InProcessSchedule([by_name("process-inbox")], poll_s=3600)
-    schedule.start()  # registers the deployment with its schedule; polls once now
+    schedule = InProcessSchedule([by_name("process-inbox")])
+    schedule.register()  # what start() does but the polling thread: this test polls
     try:
         [deployment] = [
             d for d in prefect_call(lambda c: c.read_deployments()) if d.name == "process-inbox"
