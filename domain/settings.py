@@ -4,7 +4,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,16 @@ class Settings(BaseSettings):
 
     smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP intake binds.")
     smtp_port: int = Field(default=2525, description="Port of the SMTP intake.")
+    smtp_tls_cert: Path | None = Field(
+        default=None,
+        description="PEM certificate (with its chain) the SMTP intake offers STARTTLS with. "
+        "Empty: no STARTTLS (e.g. behind a relay that ends TLS).",
+    )
+    smtp_tls_key: Path | None = Field(default=None, description="PEM private key of SMTP_TLS_CERT.")
+    smtp_require_tls: bool = Field(
+        default=False,
+        description="Refuse mail sent without STARTTLS (530); needs SMTP_TLS_CERT.",
+    )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP intake binds.")
     http_port: int = Field(default=8000, description="Port of the HTTP API and web pages.")
     prefect_port: int = Field(
@@ -91,6 +101,20 @@ class Settings(BaseSettings):
         description="How often the batch worker of `fiduflow serve` looks for due documents "
         "(retries, expired leases) besides those handed to it.",
     )
+
+    @model_validator(mode="after")
+    def _tls_settings_go_together(self) -> "Settings":
+        if (self.smtp_tls_cert is None) != (self.smtp_tls_key is None):
+            raise ValueError(
+                "FIDUFLOW_SMTP_TLS_CERT and FIDUFLOW_SMTP_TLS_KEY go together: set both "
+                "(STARTTLS offered) or neither"
+            )
+        if self.smtp_require_tls and self.smtp_tls_cert is None:
+            raise ValueError(
+                "FIDUFLOW_SMTP_REQUIRE_TLS needs FIDUFLOW_SMTP_TLS_CERT and _KEY: without a "
+                "certificate no sender could deliver"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

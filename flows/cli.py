@@ -454,12 +454,15 @@ def _wait_for_stop() -> None:
 def smtp() -> None:
     """SMTP intake only (stateless: run several behind MX records)."""
     try:
-        from ingest.smtp import start_smtp
+        from ingest.smtp import SmtpConfigError, start_smtp
     except ModuleNotFoundError as exc:
         fail(f"SMTP intake is not available in this installation ({exc.name})")
     runtime, dispatcher = _intake_dispatcher()
     settings = runtime.settings
-    handle = start_smtp(runtime.db, runtime.store, settings, dispatcher)
+    try:
+        handle = start_smtp(runtime.db, runtime.store, settings, dispatcher)
+    except SmtpConfigError as exc:
+        fail(str(exc))
     console.print(f"SMTP intake on {settings.smtp_host}:{handle.port}")
     try:
         _wait_for_stop()

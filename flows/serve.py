@@ -83,11 +83,14 @@ def _stop(process: subprocess.Popen) -> None:
 def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[str]]:  # type: ignore[no-untyped-def]
     """SMTP and HTTP intake in this process; returns (stoppers, banner lines)."""
     from ingest.api import create_app, run_http_in_thread
-    from ingest.smtp import start_smtp
+    from ingest.smtp import SmtpConfigError, start_smtp
     from storage.masterdata import inbound_addresses
 
     settings = runtime.settings
-    smtp = start_smtp(runtime.db, runtime.store, settings, dispatcher)
+    try:
+        smtp = start_smtp(runtime.db, runtime.store, settings, dispatcher)
+    except SmtpConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
     http_ready = threading.Event()
     app = create_app(runtime.db, runtime.store, settings, dispatcher)
     http = run_http_in_thread(app, settings, ready=http_ready)

@@ -13,6 +13,11 @@ Codes, by the stage at which they are given:
 - `DATA` over the size limit → `552 5.3.4` (the data is read and dropped; the session
   stays usable); storage unavailable → `451 4.3.0`; otherwise `250 2.0.0`.
 - more than `max_connections` at once → `421 4.3.2` at the greeting.
+- with FIDUFLOW_SMTP_REQUIRE_TLS, any mail command before `STARTTLS` → `530`.
+
+STARTTLS is offered when FIDUFLOW_SMTP_TLS_CERT and _KEY name the certificate and key
+(TLS 1.2 or newer); mail between servers encrypts when both sides can, so a sender that
+does not ask for it is still accepted unless TLS is required.
 
 Several recipients (clients) in one transaction: each client gets its own documents, all
 recorded in one database transaction. Nothing blocking runs on the event loop: storing
@@ -28,6 +33,7 @@ import logging
 import multiprocessing
 import os
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -406,8 +412,10 @@ class _IntakeSMTP(SMTP):
         self._counted = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._over_capacity = not self._server.admit()
-        self._counted = not self._over_capacity
+        # Called again, with the encrypted transport, after STARTTLS: one connection still.
+        if self.transport is None:
+            self._over_capacity = not self._server.admit()
+            self._counted = not self._over_capacity
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -509,6 +517,30 @@ def _unread(reader: asyncio.StreamReader, extra: bytes) -> None:
         log.warning("dropped %d bytes sent after the end of DATA", len(extra))
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The STARTTLS context of FIDUFLOW_SMTP_TLS_CERT/_KEY, or None (STARTTLS not offered).
+
+    Mail between servers encrypts opportunistically: a sender that does not ask for
+    STARTTLS is still accepted unless FIDUFLOW_SMTP_REQUIRE_TLS is set."""
+    if settings.smtp_tls_cert is None or settings.smtp_tls_key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise SmtpConfigError(
+            f"cannot use FIDUFLOW_SMTP_TLS_CERT={settings.smtp_tls_cert} with "
+            f"FIDUFLOW_SMTP_TLS_KEY={settings.smtp_tls_key}: {exc}; both must be readable PEM "
+            "files, the key matching the certificate"
+        ) from exc
+    return context
+
+
+class SmtpConfigError(ValueError):
+    """The SMTP intake cannot start as configured; the message says what to change."""
+
+
 class SmtpServer:
     """The SMTP intake on its own event loop in a daemon thread. `stop()` ends it."""
 
@@ -520,6 +552,7 @@ class SmtpServer:
         request_processing: RequestProcessing | None,
         limits: SmtpLimits | None = None,
     ):
+        self._tls = tls_context(settings)  # first: a bad certificate stops us before anything
         self.settings = settings
         self.limits = limits or SmtpLimits()
         self.executor = ThreadPoolExecutor(self.limits.workers, thread_name_prefix="smtp-intake")
@@ -558,6 +591,8 @@ class SmtpServer:
             timeout=self.limits.idle_timeout_s,
             command_call_limit=self.limits.command_call_limit,
             loop=self._loop,
+            tls_context=self._tls,
+            require_starttls=self.settings.smtp_require_tls,
         )
 
     def start(self, ready_timeout: float = 10.0) -> "SmtpServer":
