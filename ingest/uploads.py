@@ -1,7 +1,7 @@
 """What the HTTP API and the web upload page share: the services they run on, and taking
 one uploaded file through the intake with the right HTTP answer for every refusal."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from fastapi import HTTPException, Request, UploadFile
@@ -13,6 +13,7 @@ from ingest.auth import SessionCodec
 from ingest.filenames import safe_filename
 from ingest.filetype import sniff
 from ingest.intake import IntakeRefused, ProcessingQueue, Submission, intake
+from ingest.login_throttle import LoginThrottle
 from storage.db import Database
 from storage.documents import IdempotencyConflict, Recorded
 from storage.masterdata import get_client
@@ -31,6 +32,7 @@ class Services:
     settings: Settings
     processing: ProcessingQueue
     sessions: SessionCodec
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 def services(request: Request) -> Services:

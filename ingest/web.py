@@ -12,6 +12,8 @@ Who may upload here (DESIGN.md: web upload is for online clients' company users)
 - an offline client's user, or an employee-access user, gets 403 with a page that says
   which channels they can use instead (e-mail to their inbound address, mobile app).
 The list shows a client user's own uploads across channels (`submitted_by`).
+Wrong passwords at `/login` are counted per name and address (ingest/login_throttle.py):
+after five in 15 minutes, 429 with Retry-After.
 """
 
 import logging
@@ -238,9 +240,26 @@ def login(
             error="Die Anmeldeseite war abgelaufen. Bitte melden Sie sich noch einmal an.",
             status_code=403,
         )
+    address = request.client.host if request.client else "?"
+    wait = svc.logins.retry_after(username, address)
+    if wait is not None:
+        # Checked before the password: while paused, even the right one teaches nothing.
+        log.warning("web login refused: too many failed attempts for one name")
+        response = _login_page(
+            request,
+            svc,
+            next_url=next_url,
+            username=username,
+            error="Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in "
+            f"{max(1, round(wait / 60))} Minuten wieder.",
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
     with svc.db.session() as session:
         user = user_for_password(session, username.strip(), password)
     if user is None:
+        svc.logins.failed(username, address)
         log.info("web login failed")
         return _login_page(
             request,
@@ -250,6 +269,7 @@ def login(
             error="Benutzername oder Passwort ist falsch.",
             status_code=401,
         )
+    svc.logins.succeeded(username, address)
     value, _ = svc.sessions.issue(user)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(

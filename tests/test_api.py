@@ -571,6 +571,19 @@ def test_web_login_sets_a_strict_httponly_session(web_api: Api):
         assert http.get("/upload").status_code == 303  # to /login
 
 
+def test_web_login_pauses_after_five_wrong_passwords_for_one_name(web_api: Api):
+    with web_api.client() as http:
+        for _ in range(5):
+            assert _login(http, "hans", "guess").status_code == 401
+        paused = _login(http, "hans", "hans-pw-123")  # even the right password now
+        assert paused.status_code == 429
+        assert 840 <= int(paused.headers["retry-after"]) <= 900
+        assert "Zu viele fehlgeschlagene Anmeldungen" in paused.text
+        assert "fiduflow_session" not in paused.headers.get("set-cookie", "")
+        # Another user from the same address is not held up by it.
+        assert _login(http, "fritz", "fritz-pw-123").status_code == 303
+
+
 def test_web_upload_refuses_offline_clients_and_employees_with_a_message(web_api: Api):
     with web_api.client() as http:
         assert _login(http, "fritz", "fritz-pw-123").status_code == 303
