@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="Parallel OCR processes (one tesseract thread each). Default: all cores.",
     )
     ocr_page_timeout_s: float = Field(default=60.0, description="Time limit per OCR page.")
+    ocr_cache_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Days a page's OCR result stays in DATA_DIR/cache/ocr after it was last "
+        "used (it holds document text; older entries are deleted as new pages are read).",
+    )
     parse_timeout_s: float = Field(
         default=30.0, description="Time limit for parsing one PDF's text layer."
     )

@@ -17,6 +17,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -67,13 +68,28 @@ class OcrResult:
 
 
 class _Cache:
-    """Memory LRU in front of a directory of JSON files, keyed by content hash."""
+    """Memory LRU in front of a directory of JSON files, keyed by content hash.
 
-    def __init__(self, directory: Path | None, items: int = 512) -> None:
+    The files hold the text of clients' documents and would grow without end: a file not
+    used for `max_age_s` (its modification time; a hit renews it) is deleted by a sweep
+    that runs in the background every `prune_every` new entries.
+    """
+
+    def __init__(
+        self,
+        directory: Path | None,
+        items: int = 512,
+        max_age_s: float = 30 * 86400,
+        prune_every: int = 1000,
+    ) -> None:
         self.directory = directory
         self.items = items
+        self.max_age_s = max_age_s
+        self.prune_every = prune_every
         self._mem: OrderedDict[str, dict] = OrderedDict()
         self._lock = threading.Lock()
+        self._puts = 0
+        self._pruning: threading.Thread | None = None
 
     def get(self, key: str) -> dict | None:
         with self._lock:
@@ -84,6 +100,7 @@ class _Cache:
             path = self.directory / key[:2] / f"{key}.json"
             try:
                 value = json.loads(path.read_text())
+                os.utime(path)  # used: kept another max_age_s
             except (OSError, ValueError):
                 return None
             self._put_mem(key, value)
@@ -101,6 +118,31 @@ class _Cache:
                 tmp.replace(path)
             except OSError:
                 pass  # a cache that cannot write is only slower
+            self._maybe_prune()
+
+    def _maybe_prune(self) -> None:
+        with self._lock:
+            self._puts += 1
+            if self._puts % self.prune_every or (self._pruning and self._pruning.is_alive()):
+                return
+            self._pruning = threading.Thread(target=self.prune, name="ocr-cache-prune", daemon=True)
+            self._pruning.start()
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete the entries not used for `max_age_s` (and leftover temporary files);
+        how many files went."""
+        if self.directory is None:
+            return 0
+        horizon = (time.time() if now is None else now) - self.max_age_s
+        removed = 0
+        for path in self.directory.glob("*/*"):
+            try:
+                if path.stat().st_mtime < horizon and path.suffix in (".json", ".tmp"):
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # gone already, or not ours to delete
+        return removed
 
     def _put_mem(self, key: str, value: dict) -> None:
         with self._lock:
@@ -148,18 +190,22 @@ def configure(
     with _state_lock:
         if cache_dir == "default":
             cache_dir = get_settings().data_dir / "cache" / "ocr"
-        _cache = _Cache(Path(cache_dir) if cache_dir else None, memory_items)
+        _cache = _Cache(Path(cache_dir) if cache_dir else None, memory_items, _max_age_s())
         if processes is not None:
             if _engine is not None:
                 _engine.shutdown()
             _engine = _Engine(processes)
 
 
+def _max_age_s() -> float:
+    return get_settings().ocr_cache_days * 86400
+
+
 def _state() -> tuple[_Cache, _Engine]:
     global _cache, _engine
     with _state_lock:
         if _cache is None:
-            _cache = _Cache(get_settings().data_dir / "cache" / "ocr")
+            _cache = _Cache(get_settings().data_dir / "cache" / "ocr", max_age_s=_max_age_s())
         if _engine is None or _engine.pid != os.getpid():
             _engine = _Engine(get_settings().ocr_processes)
         return _cache, _engine

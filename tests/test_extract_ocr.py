@@ -71,6 +71,35 @@ def test_disk_cache(tmp_path) -> None:
     assert list(tmp_path.rglob("*.json"))
 
 
+def test_disk_cache_forgets_what_was_not_used_for_its_max_age(tmp_path) -> None:
+    import os
+    import time
+
+    cache = ocr._Cache(tmp_path, items=0, max_age_s=100, prune_every=5)
+    for key in ("aa-old", "bb-used", "cc-new"):
+        cache.put(key, {"text": key})
+    stale = time.time() - 200
+    for key in ("aa-old", "bb-used"):
+        os.utime(tmp_path / key[:2] / f"{key}.json", (stale, stale))
+    leftover = tmp_path / "aa" / "aa-x.1.2.tmp"  # a write that died half-way
+    leftover.write_text("{")
+    os.utime(leftover, (stale, stale))
+    assert cache.get("bb-used") == {"text": "bb-used"}  # a hit renews the entry
+
+    assert cache.prune() == 2
+    assert sorted(p.name for p in tmp_path.rglob("*.*")) == ["bb-used.json", "cc-new.json"]
+    assert cache.get("aa-old") is None
+
+    # At every `prune_every`-th new entry (here the fifth) the sweep runs by itself, in
+    # the background.
+    os.utime(tmp_path / "cc" / "cc-new.json", (stale, stale))
+    cache.put("dd-1", {})
+    cache.put("dd-2", {})
+    assert cache._pruning is not None
+    cache._pruning.join(10)
+    assert not (tmp_path / "cc" / "cc-new.json").exists()
+
+
 def test_heic_photo() -> None:
     import io
 
