@@ -129,14 +129,17 @@ class InProcessSchedule:
         word why. A sweep claims everything due, so one run does what all of them would."""
         from prefect.states import Cancelled
 
+        now = datetime.now(UTC)
+        due = sorted(due, key=lambda r: r.expected_start_time or now)
         latest: dict[tuple[Any, str], Any] = {}
-        for flow_run in sorted(due, key=lambda r: r.expected_start_time or datetime.now(UTC)):
+        for flow_run in due:
             key = (flow_run.deployment_id, json.dumps(flow_run.parameters, sort_keys=True))
             earlier = latest.get(key)
             latest[key] = flow_run
             if earlier is not None:
                 client.set_flow_run_state(earlier.id, Cancelled(message=CAUGHT_UP_MESSAGE))
-        return sorted(latest.values(), key=lambda r: r.expected_start_time or datetime.now(UTC))
+        kept = {id(flow_run) for flow_run in latest.values()}
+        return [flow_run for flow_run in due if id(flow_run) in kept]  # still in due order
 
 
 CAUGHT_UP_MESSAGE = (

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, select
 
 from domain.settings import Settings
-from ingest.smtp import SmtpConfigError, SmtpLimits, SmtpServer, start_smtp, tls_context
+from ingest.smtp import SmtpConfigError, tls_context
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import DocumentRow
 from tests.intake_helpers import C02_ADDRESS, firm_with_passwords, load, mail, pdf_bytes, wire
+from tests.test_smtp import Rig, _rig
 
 pytestmark = [pytest.mark.smtp, pytest.mark.timeout(120)]
 
@@ -73,34 +73,20 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def _server(
     db: Database, store: FilesystemObjectStore, settings: Settings, **changes: object
-) -> Iterator[SmtpServer]:
+) -> Iterator[Rig]:
+    """test_smtp's rig with room for one connection, on settings with `changes`."""
     load(db, firm_with_passwords())
-    server = start_smtp(
-        db,
-        store,
-        settings.model_copy(update={"smtp_port": 0, **changes}),
-        None,
-        limits=SmtpLimits(max_connections=1),
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _rig(db, store, settings.model_copy(update=changes), max_connections=1)
 
 
 @pytest.fixture
-def tls_server(sqlite_db, fs_store, settings, certificate) -> Iterator[SmtpServer]:
+def tls_server(sqlite_db, fs_store, settings, certificate) -> Iterator[Rig]:
     cert, key = certificate
     yield from _server(sqlite_db, fs_store, settings, smtp_tls_cert=cert, smtp_tls_key=key)
 
 
 def _trusting(certificate: tuple[Path, Path]) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(certificate[0]))
-
-
-def _documents(db: Database) -> int:
-    with db.session() as session:
-        return session.scalar(select(func.count()).select_from(DocumentRow)) or 0
 
 
 def _send(client: smtplib.SMTP, label: str) -> tuple[int, bytes]:
@@ -112,11 +98,9 @@ def _send(client: smtplib.SMTP, label: str) -> tuple[int, bytes]:
     return client.data(raw)
 
 
-def test_mail_over_starttls_is_stored_and_a_tls_session_is_one_connection(
-    tls_server, sqlite_db, certificate
-):
+def test_mail_over_starttls_is_stored_and_a_tls_session_is_one_connection(tls_server, certificate):
     for n in range(3):  # room for one connection: each must be released again
-        with smtplib.SMTP("127.0.0.1", tls_server.port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", tls_server.server.port, timeout=30) as client:
             client.ehlo("sender.example")
             assert client.has_extn("starttls")
             client.starttls(context=_trusting(certificate))
@@ -125,23 +109,23 @@ def test_mail_over_starttls_is_stored_and_a_tls_session_is_one_connection(
             assert client.sock.version() in ("TLSv1.2", "TLSv1.3")
             code, reply = _send(client, f"tls-{n}")
             assert code == 250, reply
-    assert _documents(sqlite_db) == 3
+    assert tls_server.count(DocumentRow) == 3
 
 
 def test_without_starttls_mail_is_still_taken_unless_tls_is_required(
     tls_server, sqlite_db, fs_store, settings, certificate
 ):
-    with smtplib.SMTP("127.0.0.1", tls_server.port, timeout=30) as client:
+    with smtplib.SMTP("127.0.0.1", tls_server.server.port, timeout=30) as client:
         client.ehlo("sender.example")
         code, _ = _send(client, "plain")  # opportunistic TLS: a plain sender is served
         assert code == 250
-    tls_server.stop()
+    tls_server.server.stop()
 
     cert, key = certificate
-    for server in _server(
+    for rig in _server(
         sqlite_db, fs_store, settings, smtp_tls_cert=cert, smtp_tls_key=key, smtp_require_tls=True
     ):
-        with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as client:
+        with smtplib.SMTP("127.0.0.1", rig.server.port, timeout=30) as client:
             client.ehlo("sender.example")
             code, reply = client.mail("bounce@gloor-elektro.example")
             assert code == 530, reply
@@ -149,12 +133,12 @@ def test_without_starttls_mail_is_still_taken_unless_tls_is_required(
             client.ehlo("sender.example")
             code, reply = _send(client, "required")
             assert code == 250, reply
-    assert _documents(sqlite_db) == 2
+    assert tls_server.count(DocumentRow) == 2
 
 
 def test_without_a_certificate_starttls_is_not_offered(sqlite_db, fs_store, settings):
-    for server in _server(sqlite_db, fs_store, settings):
-        with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as client:
+    for rig in _server(sqlite_db, fs_store, settings):
+        with smtplib.SMTP("127.0.0.1", rig.server.port, timeout=30) as client:
             client.ehlo("sender.example")
             assert not client.has_extn("starttls")
 
