@@ -1,45 +1,45 @@
-"""Batch processing: many documents as tasks of one flow run (not as subflows).
+"""Batch processing: many documents in one flow run, on a bounded thread pool.
 
 `process-documents` takes explicit ids (the `fiduflow process` command); the scheduled
 sweep `process-inbox` claims whatever is due — new documents, retries whose backoff has
 passed, and documents whose lease ran out because their worker died. Documents run
-concurrently on a *bounded* thread pool; OCR inside them is limited by the `ocr` tag's
-concurrency limit and fans out to its own process-bounded pool.
+concurrently on the run's thread pool (`FIDUFLOW_INBOX_CONCURRENCY`), each one's steps as
+plain calls with the steps' retries; OCR fans out to this process's OCR pool
+(`FIDUFLOW_OCR_PROCESSES`), which bounds it.
 
-While the sweep runs, a progress artifact shows how far it is; at the end a table
-artifact lists the documents by outcome and each failure with its (redacted) reason.
+What operators see of a batch: a progress artifact while it runs; one log line per
+document with its outcome (`document 17 (rechnung.pdf) of client C01: routed as …`); at
+the end a table artifact listing the documents by outcome, each failure with its
+(redacted) reason. A document has no task run of its own here: on two cores its three
+state events, its log record and the server's bookkeeping of them cost as much CPU as
+the rest of our overhead together (bench/pipeline.py, PostgreSQL + S3). A quiet
+document gets a `process-document` run of its own instead (dispatch.py).
 
 `process-backlog` is the continuously running batch worker of `fiduflow serve`
 (`BatchWorker`, a thread): whenever documents are due it starts one in-process run that
 claims them as they come — those the dispatcher hands it (`Backlog.offer`) at once, the
 rest (retries, expired leases, other intake processes' documents) by polling — and ends
-when nothing is left. One task run per document (named `<client>-<id>-<file>`), its steps
-plain calls with the same retries: on two cores a per-document flow run with its seven
-step task runs costs ~1 s of CPU more than the same document here, several times what
-reading a text PDF costs (bench/pipeline.py, trickle).
+when nothing is left.
 """
 
 import asyncio
-import concurrent.futures
+import contextvars
 import logging
 import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import (
     acreate_progress_artifact,
     acreate_table_artifact,
     aupdate_progress_artifact,
 )
-from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture, wait
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from domain.enums import DocumentState
-from domain.settings import get_settings
 from flows.artifacts import inbox_summary, outcome_label
 from flows.pipeline import current_outcome, keeping_leases, process_one, run_logger, worker_id
 from flows.runtime import get_runtime
@@ -52,84 +52,63 @@ ZURICH = ZoneInfo("Europe/Zurich")
 log = logging.getLogger("fiduflow.batch")
 
 
-@task(
-    name="process-one-document",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    task_run_name="document-{document_id}",
-)
-def process_document_task(
-    document_id: int, owner: str, claimed: bool = False, step_runs: bool = True
-) -> Outcome:
-    return process_one(document_id, owner, claimed=claimed, step_runs=step_runs)
-
-
-def _labels(document_ids: list[int]) -> dict[int, tuple[str, str, str]]:
-    """Client, channel and file name per document, for task run names and tags."""
-    with get_runtime().db.session() as session:
-        rows = session.query(
-            DocumentRow.id, DocumentRow.client_id, DocumentRow.channel, DocumentRow.filename
-        ).filter(DocumentRow.id.in_(document_ids))
-        return {i: (client, channel, filename) for i, client, channel, filename in rows}
-
-
-def _submit(document_id: int, owner: str, claimed: bool, label: tuple[str, str, str] | None):
-    """One task run for the document, named for operators (`<client>-<id>-<file>`); its
-    steps run as plain calls with the steps' own retries (`pipeline.plain_step`).
-
-    Measured on two cores: with seven step task runs and client/channel tags per document
-    (a tagged task run asks the server for concurrency slots of every tag, a round trip
-    each) a batch took ~615 ms per text PDF; like this ~85 ms, reading included.
-    """
-    name = f"document-{document_id}"
-    if label is not None:
-        client, _channel, filename = label
-        name = f"{client}-{document_id}-{filename}"[:120]
-    name = name.replace("{", "{{").replace("}", "}}")
-    return process_document_task.with_options(task_run_name=name).submit(
-        document_id, owner, claimed, False
+def _submit(
+    pool: ThreadPoolExecutor, document_id: int, owner: str, claimed: bool
+) -> Future[Outcome]:
+    """Process the document on the run's thread pool, its steps as plain calls with the
+    steps' own retries (`pipeline.plain_step`). The flow run's context goes along, so the
+    document's log lines (one per outcome) are the run's."""
+    context = contextvars.copy_context()
+    return pool.submit(
+        context.run, process_one, document_id, owner, claimed=claimed, step_runs=False
     )
 
 
+def _pool() -> ThreadPoolExecutor:
+    """The documents of one batch run share these threads (`FIDUFLOW_INBOX_CONCURRENCY`)."""
+    size = get_runtime().settings.inbox_concurrency
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="document")
+
+
 async def _run(document_ids: list[int], owner: str, *, claimed: bool, title: str) -> list[Outcome]:
-    """Submit every document, show progress while they finish, return their outcomes."""
+    """Process every document, show progress while they finish, return their outcomes."""
     if not document_ids:
         return []
-    labels = _labels(document_ids)
     total = len(document_ids)
     progress_id = await acreate_progress_artifact(
         progress=0.0,
         key=f"{title}-progress",
         description=f"{title}: 0 of {total} documents done",
     )
-    futures = [_submit(i, owner, claimed, labels.get(i)) for i in document_ids]
-    pending: set[PrefectFuture[Any]] = set(futures)
-    shown, last_update = 0, 0.0
-    while pending:
-        done_and_not = await asyncio.to_thread(wait, list(pending), 1.0)
-        pending = set(done_and_not.not_done)
-        finished = total - len(pending)
-        if finished != shown and (not pending or time.monotonic() - last_update >= 1.0):
-            shown, last_update = finished, time.monotonic()
-            await aupdate_progress_artifact(
-                progress_id,
-                progress=100.0 * finished / total,
-                description=f"{title}: {finished} of {total} documents done",
-            )
+    with _pool() as pool:
+        futures = [_submit(pool, i, owner, claimed) for i in document_ids]
+        pending: set[Future[Outcome]] = set(futures)
+        shown, last_update = 0, 0.0
+        while pending:
+            done_and_not = await asyncio.to_thread(wait, pending, 1.0)
+            pending = done_and_not.not_done
+            finished = total - len(pending)
+            if finished != shown and (not pending or time.monotonic() - last_update >= 1.0):
+                shown, last_update = finished, time.monotonic()
+                await aupdate_progress_artifact(
+                    progress_id,
+                    progress=100.0 * finished / total,
+                    description=f"{title}: {finished} of {total} documents done",
+                )
     return [
         _result(future, document_id)
         for future, document_id in zip(futures, document_ids, strict=True)
     ]
 
 
-def _result(future: PrefectFuture[Outcome], document_id: int) -> Outcome:
-    """The document's outcome; if its task itself broke (e.g. the database went away while
+def _result(future: Future[Outcome], document_id: int) -> Outcome:
+    """The document's outcome; if its processing itself broke (e.g. the database went away while
     recording a failure), what the database says now — its lease brings it back later."""
     try:
         return future.result()
     except Exception as exc:
         run_logger().error(
-            "document %s: processing task broke (%s); its lease will bring it back",
+            "document %s: processing broke (%s); its lease will bring it back",
             document_id,
             exc.__class__.__name__,
         )
@@ -172,7 +151,6 @@ def _inbox_run_name() -> str:
 @flow(
     name="process-documents",
     flow_run_name=_documents_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=get_settings().inbox_concurrency),
 )
 async def process_documents(document_ids: list[int]) -> list[Outcome]:
     """Process the given documents to the end (used by `fiduflow process`)."""
@@ -187,7 +165,6 @@ async def process_documents(document_ids: list[int]) -> list[Outcome]:
 @flow(
     name="process-inbox",
     flow_run_name=_inbox_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=get_settings().inbox_concurrency),
 )
 async def process_inbox(limit: int = 500) -> list[Outcome]:
     """The sweep: claim every due document (new, retry due, or lease expired) and process it.
@@ -356,18 +333,9 @@ def _backlog_run_name() -> str:
     return f"backlog-{started.astimezone(ZURICH):%Y-%m-%d-%H%M%S}" if started else "backlog"
 
 
-def _wait_any(futures: list[PrefectFuture[Any]], timeout: float) -> set[PrefectFuture[Any]]:
-    by_wrapped = {f.wrapped_future: f for f in futures}  # type: ignore[attr-defined]
-    done, _ = concurrent.futures.wait(
-        list(by_wrapped), timeout=timeout, return_when=concurrent.futures.FIRST_COMPLETED
-    )
-    return {by_wrapped[f] for f in done}
-
-
 @flow(
     name="process-backlog",
     flow_run_name=_backlog_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=get_settings().inbox_concurrency),
 )
 async def process_backlog(limit: int = 500) -> list[Outcome]:
     """Claim due documents as they come and process them, until none is left (or `limit`).
@@ -382,7 +350,7 @@ async def process_backlog(limit: int = 500) -> list[Outcome]:
     backlog = BACKLOG
     owner = worker_id()
     ahead = 2 * get_runtime().settings.inbox_concurrency
-    running: dict[PrefectFuture[Any], int] = {}
+    running: dict[Future[Outcome], int] = {}
     waiting: list[int] = []  # claimed, not yet submitted
     outcomes: list[Outcome] = []
     taken = 0
@@ -390,7 +358,7 @@ async def process_backlog(limit: int = 500) -> list[Outcome]:
         progress=0.0, key="process-backlog-progress", description="process-backlog: starting"
     )
     last_update = 0.0
-    with keeping_leases(owner):
+    with keeping_leases(owner), _pool() as pool:
         try:
             while True:
                 room = max(0, min(ahead - len(running) - len(waiting), limit - taken))
@@ -400,15 +368,14 @@ async def process_backlog(limit: int = 500) -> list[Outcome]:
                 free = ahead - len(running)
                 if free > 0 and waiting:
                     submit, waiting = waiting[:free], waiting[free:]
-                    labels = _labels(submit)
                     for document_id in submit:
-                        running[_submit(document_id, owner, True, labels.get(document_id))] = (
-                            document_id
-                        )
+                        running[_submit(pool, document_id, owner, True)] = document_id
                 backlog.set_holding(len(running) + len(waiting))
                 if not running:
                     break
-                done = await asyncio.to_thread(_wait_any, list(running), backlog.poll_s / 2)
+                done, _ = await asyncio.to_thread(
+                    wait, list(running), backlog.poll_s / 2, FIRST_COMPLETED
+                )
                 for future in done:
                     outcomes.append(_result(future, running.pop(future)))
                 if time.monotonic() - last_update >= 2.0:

@@ -18,7 +18,13 @@ from flows import pipeline, steps
 from flows.process_batch import process_inbox
 from storage.objects import ObjectStoreUnavailable
 from storage.tables import DocumentRow, TaskRow, utcnow
-from tests.test_ops_support import flow_run_artifacts, invoice_pdf, take_in, wait_for
+from tests.test_ops_support import (
+    flow_run_artifacts,
+    flow_run_logs,
+    invoice_pdf,
+    take_in,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -84,6 +90,16 @@ def test_sweep_claims_what_is_due_and_leaves_live_leases(prefect_harness, runtim
     table = by_type["table"]
     assert table.key == "process-inbox-summary"
     assert "3 document(s)" in table.description
+
+    # A batch has no task run per document: each document's outcome is a line of the
+    # run's own log, which the UI shows (the documents run on threads of their own).
+    def documents_logged() -> set[int]:
+        lines = flow_run_logs(flow_run_id)
+        return {
+            i for i in (new, retry_due, orphaned) for x in lines if x.startswith(f"document {i} (")
+        }
+
+    assert wait_for(lambda: documents_logged() == {new, retry_due, orphaned})
 
 
 def test_transient_failures_retry_then_back_off_across_runs(
