@@ -527,6 +527,65 @@ def test_a_part_cut_by_the_line_limit_is_skipped_not_taken_half() -> None:
     assert "more than 1000 lines; the rest ignored" in parsed.defects
 
 
+def test_parts_beyond_the_boundary_line_limit_are_ignored() -> None:
+    parts = [part(pdf(n), disposition=b'attachment; filename="%d.pdf"' % n) for n in range(6)]
+    parsed = _parse(mail(*parts), MimeLimits(max_boundary_lines=3))
+    assert _names(parsed) == ["0.pdf", "1.pdf"]  # the third part was cut with its boundary
+    assert "more than 3 boundary lines; the rest ignored" in parsed.defects
+    assert _names(_parse(mail(*parts), MimeLimits(max_boundary_lines=7))) == [
+        f"{n}.pdf" for n in range(6)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("inside", "limits"),
+    [
+        (b"x\r\n" * 2000, MimeLimits(max_lines=1000)),  # 2000 lines, 100 when encoded
+        (b"--b\r\n" * 50, MimeLimits(max_boundary_lines=20)),
+    ],
+)
+def test_a_forwarded_mail_over_the_limits_is_not_parsed(inside: bytes, limits) -> None:
+    inner = _message().as_bytes() + inside
+    outer = _message()
+    outer.add_attachment(pdf("outer"), "application", "pdf", filename="Beleg.pdf")
+    outer.add_attachment(inner, "application", "octet-stream", filename="Fwd.eml")
+    parsed = _parse(outer, limits)
+    assert _names(parsed) == ["Beleg.pdf"]
+    assert any(
+        d.endswith("too large to parse (lines or parts over the limits)") for d in parsed.defects
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "limit", "over"),
+    [
+        (b"a\r\n" * 10, 10, False),  # CRLF is one line end, not two
+        (b"a\r\n" * 11, 10, True),
+        (b"a\r" * 6 + b"b\n" * 5, 10, True),  # CR alone and LF alone end lines too
+        (b"a\n" * 10 + b"tail", 10, False),
+    ],
+)
+def test_line_limit_counts_every_line_end_once(data: bytes, limit: int, over: bool) -> None:
+    from ingest.mime import _too_many_lines
+
+    assert _too_many_lines(data, limit) is over
+
+
+@pytest.mark.parametrize(
+    ("data", "limit", "over"),
+    [
+        (b"\r\n--x" * 10, 10, False),
+        (b"\r\n--x" * 11, 10, True),
+        (b"\r--x" * 6 + b"\n--y" * 5, 10, True),
+        (b"a---b" * 100, 10, False),  # dashes, but no line starts with them
+    ],
+)
+def test_boundary_line_limit(data: bytes, limit: int, over: bool) -> None:
+    from ingest.mime import _too_many_boundary_lines
+
+    assert _too_many_boundary_lines(data, limit) is over
+
+
 def test_message_over_size_limit_keeps_only_metadata() -> None:
     message = _message()
     message.add_attachment(pdf() + b"\x00" * 10_000, "application", "pdf", filename="a.pdf")
