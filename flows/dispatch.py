@@ -8,7 +8,7 @@ the CLI hands it one of these callables). `FIDUFLOW_DISPATCH`:
   idle; each is a run of the deployment with its own page in the UI, executed in this
   process (`InProcessRuns`: ~1.1–1.3 s of CPU per document where a runner process cost ~5 s).
   Under load the documents go to the in-process batch worker (`process-backlog`: one
-  flow run per burst, one task run per document, its steps plain calls), because a
+  flow run per burst, its documents on threads, their steps plain calls), because a
   flow run with seven step task runs costs more than reading a text PDF. Measured in
   bench/pipeline.py.
 - `batch` (`fiduflow serve`): every document to the batch worker (throughput first).

@@ -169,10 +169,11 @@ def process_one(
 
     `claimed`: the caller claimed it already and keeps the lease alive (the sweep).
     `step_runs`: each step is a Prefect task run of its own (a `process-document` run shows
-    them); False runs the steps as plain calls with the same retries — the batch worker's
-    way, where the document's one task run is what operators see. Measured on two cores: a
-    task run costs ~10 ms of CPU here and ~30 ms in Prefect's server; seven per document
-    would cost five times what reading a text PDF does (bench/pipeline.py).
+    them); False runs the steps as plain calls with the same retries — the batch runs'
+    way, where the document's outcome line in the run's log is what operators see.
+    Measured on two cores: a task run costs ~10 ms of CPU here and ~30 ms in Prefect's
+    server; seven per document would cost five times what reading a text PDF does
+    (bench/pipeline.py).
     """
     owner = owner or worker_id()
     loaded = _load(document_id)

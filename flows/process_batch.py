@@ -10,10 +10,11 @@ plain calls with the steps' retries; OCR fans out to this process's OCR pool
 What operators see of a batch: a progress artifact while it runs; one log line per
 document with its outcome (`document 17 (rechnung.pdf) of client C01: routed as …`); at
 the end a table artifact listing the documents by outcome, each failure with its
-(redacted) reason. A document has no task run of its own here: on two cores its three
-state events, its log record and the server's bookkeeping of them cost as much CPU as
-the rest of our overhead together (bench/pipeline.py, PostgreSQL + S3). A quiet
-document gets a `process-document` run of its own instead (dispatch.py).
+(redacted) reason. A document has no task run of its own here: on two cores a task run
+per document cost ~39 ms of CPU — in serve, Prefect's server and its database — nearly
+what pdfplumber takes to read a text PDF (bench/pipeline.py, PostgreSQL + S3: our
+overhead 20.2 % of the raw tools' CPU with them, 12.2 % without). A quiet document gets a
+`process-document` run of its own instead (dispatch.py), with a task run per step.
 
 `process-backlog` is the continuously running batch worker of `fiduflow serve`
 (`BatchWorker`, a thread): whenever documents are due it starts one in-process run that
