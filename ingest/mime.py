@@ -964,11 +964,13 @@ def _b64decode(raw: bytes) -> tuple[bytes, bool]:
     clean = not raw.translate(None, _B64_OR_SPACE)
     alphabet = raw.translate(None, _NOT_B64)
     padding = alphabet.find(b"=")
-    if padding == -1 or not alphabet[padding:].strip(b"="):  # one encoding: no regex pass
-        segments = [alphabet[:padding]] if padding != -1 else [alphabet]
-        segments = [s for s in segments if s]
+    if padding == -1:
+        segments = [alphabet]
+    elif not alphabet[padding:].strip(b"="):  # padding only at the end: no regex pass
+        segments = [alphabet[:padding]]
     else:
-        segments = [s for s in _PADDING.split(alphabet) if s]
+        segments = _PADDING.split(alphabet)
+    segments = [s for s in segments if s]
     if len(segments) > 1:
         clean = False
     out = bytearray()

@@ -95,9 +95,8 @@ def test_sweep_claims_what_is_due_and_leaves_live_leases(prefect_harness, runtim
     # run's own log, which the UI shows (the documents run on threads of their own).
     def documents_logged() -> set[int]:
         lines = flow_run_logs(flow_run_id)
-        return {
-            i for i in (new, retry_due, orphaned) for x in lines if x.startswith(f"document {i} (")
-        }
+        ids = (new, retry_due, orphaned)
+        return {i for i in ids for line in lines if line.startswith(f"document {i} (")}
 
     assert wait_for(lambda: documents_logged() == {new, retry_due, orphaned})
 
