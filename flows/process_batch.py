@@ -103,8 +103,8 @@ async def _run(document_ids: list[int], owner: str, *, claimed: bool, title: str
 
 
 def _result(future: Future[Outcome], document_id: int) -> Outcome:
-    """The document's outcome; if its processing itself broke (e.g. the database went away while
-    recording a failure), what the database says now — its lease brings it back later."""
+    """The document's outcome; if its processing itself broke (e.g. the database went away
+    while recording a failure), what the database says now — its lease brings it back later."""
     try:
         return future.result()
     except Exception as exc:
@@ -149,10 +149,7 @@ def _inbox_run_name() -> str:
     return f"inbox-{started.astimezone(ZURICH):%Y-%m-%d-%H%M}" if started else "inbox"
 
 
-@flow(
-    name="process-documents",
-    flow_run_name=_documents_run_name,
-)
+@flow(name="process-documents", flow_run_name=_documents_run_name)
 async def process_documents(document_ids: list[int]) -> list[Outcome]:
     """Process the given documents to the end (used by `fiduflow process`)."""
     owner = worker_id()
@@ -163,10 +160,7 @@ async def process_documents(document_ids: list[int]) -> list[Outcome]:
     return outcomes
 
 
-@flow(
-    name="process-inbox",
-    flow_run_name=_inbox_run_name,
-)
+@flow(name="process-inbox", flow_run_name=_inbox_run_name)
 async def process_inbox(limit: int = 500) -> list[Outcome]:
     """The sweep: claim every due document (new, retry due, or lease expired) and process it.
 
@@ -334,16 +328,12 @@ def _backlog_run_name() -> str:
     return f"backlog-{started.astimezone(ZURICH):%Y-%m-%d-%H%M%S}" if started else "backlog"
 
 
-@flow(
-    name="process-backlog",
-    flow_run_name=_backlog_run_name,
-)
+@flow(name="process-backlog", flow_run_name=_backlog_run_name)
 async def process_backlog(limit: int = 500) -> list[Outcome]:
     """Claim due documents as they come and process them, until none is left (or `limit`).
 
     Every document the dispatcher offers is claimed at once (it is this worker's by the
-    dispatcher's decision; left `received`, the scheduled process-inbox sweep — a process
-    of its own with its own OCR pool — would take it and compete for the same cores).
+    dispatcher's decision; left `received`, it would wait for the next process-inbox sweep).
     Other due documents (retries, expired leases, other processes' documents) are claimed
     only as threads come free, so this run holds few of them. At most twice the thread
     pool's size is submitted at a time.
