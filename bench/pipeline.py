@@ -63,6 +63,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.workload import Firm, InboxDocument, inbox
+from flows.deployments import DEPLOYMENTS
 from flows.prefect_env import SERVER_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -1001,11 +1002,12 @@ def main() -> int:
     )
     # The schedules' runs (the process-inbox sweep every 5 minutes, in serve's process; the
     # daily ones each a process of its own) fall into a phase by the clock, not by load.
+    on_schedule = {spec.name for spec in DEPLOYMENTS if spec.cron}  # named as their flows
     for p in phases:
         scheduled = [
             name
             for name, start, end in ran
-            if name in ("process-inbox", "remind-missing", "close-period", "export-bookings")
+            if name in on_schedule
             and start is not None
             and start < p.cpu_window[1]
             and (end or start) > p.cpu_window[0]

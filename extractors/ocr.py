@@ -189,8 +189,9 @@ def configure(
     global _cache, _engine
     with _state_lock:
         if cache_dir == "default":
-            cache_dir = get_settings().data_dir / "cache" / "ocr"
-        _cache = _Cache(Path(cache_dir) if cache_dir else None, memory_items, _max_age_s())
+            _cache = _settings_cache(memory_items)
+        else:
+            _cache = _Cache(Path(cache_dir) if cache_dir else None, memory_items, _max_age_s())
         if processes is not None:
             if _engine is not None:
                 _engine.shutdown()
@@ -201,11 +202,16 @@ def _max_age_s() -> float:
     return get_settings().ocr_cache_days * 86400
 
 
+def _settings_cache(memory_items: int = 512) -> _Cache:
+    """The cache as the settings say: DATA_DIR/cache/ocr, entries kept OCR_CACHE_DAYS."""
+    return _Cache(get_settings().data_dir / "cache" / "ocr", memory_items, _max_age_s())
+
+
 def _state() -> tuple[_Cache, _Engine]:
     global _cache, _engine
     with _state_lock:
         if _cache is None:
-            _cache = _Cache(get_settings().data_dir / "cache" / "ocr", max_age_s=_max_age_s())
+            _cache = _settings_cache()
         if _engine is None or _engine.pid != os.getpid():
             _engine = _Engine(get_settings().ocr_processes)
         return _cache, _engine
