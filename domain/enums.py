@@ -116,6 +116,7 @@ class BookingStatus(StrEnum):
     DRAFT = "draft"
     POSTED = "posted"
     REVERSED = "reversed"
+    DISCARDED = "discarded"  # a rejected draft: never posted
 
 
 class TaskKind(StrEnum):
@@ -132,11 +133,21 @@ class TaskKind(StrEnum):
     PROCESSING_FAILED = "processing_failed"
     PERIOD_CLOSE = "period_close"
     REMINDER_RECEIVED = "reminder_received"
+    BANK_DETAILS = "bank_details"
 
 
 class TaskStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
+
+
+class TaskOutcome(StrEnum):
+    """What completing a task meant (DESIGN.md, task resource)."""
+
+    RELEASED = "released"  # a client released / approved: its draft may post
+    POSTED = "posted"  # completing it posted the document's booking
+    REJECTED = "rejected"  # nothing posted, the draft discarded
+    DONE = "done"  # answered; nothing to post
 
 
 class MatchRule(StrEnum):
@@ -169,6 +180,7 @@ class ReviewReason(StrEnum):
     SUPPLIER_UNKNOWN = "supplier_unknown"
     UNCERTAIN_READING = "uncertain_reading"
     NOT_BOOKABLE = "not_bookable"
+    BANK_DETAILS_UNVERIFIED = "bank_details_unverified"
 
 
 class MediaType(StrEnum):

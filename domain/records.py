@@ -25,6 +25,7 @@ from domain.enums import (
     ReviewReason,
     SupplierStatus,
     TaskKind,
+    TaskOutcome,
     TaskStatus,
     VatMethod,
 )
@@ -221,6 +222,10 @@ class TaskView(BaseModel):
     booking_id: int | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
+    assignee_user: str | None = None  # a request addressed to one user of the client
+    outcome: TaskOutcome | None = None  # once done
+    completed_by: str | None = None
+    completed_at: datetime | None = None
 
 
 class Decision(BaseModel):

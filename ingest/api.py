@@ -35,7 +35,7 @@ from fastapi import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette import types as asgi
@@ -286,7 +286,8 @@ def get_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
     responses={**ERRORS, 403: {"model": ErrorBody, "description": "Not yours to complete"}},
 )
 def complete_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
-    """Mark done; releasing an invoice or approving an expense posts its draft booking."""
+    """Mark done; releasing an invoice or approving an expense posts its draft booking,
+    confirming bank details (staff) makes the account the supplier's."""
     try:
         with svc.db.session() as session:
             row = tasks_repo.complete_task(session, Scope.of(user), task_id, user)
@@ -295,6 +296,45 @@ def complete_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
             return tasks_repo.task_view(row)
     except tasks_repo.TaskNotAllowed as exc:
         raise HTTPException(403, str(exc)) from exc
+    except tasks_repo.TaskBlocked as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+class Rejection(BaseModel):
+    reason: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=500,
+            description="private | not_a_business_document | duplicate | not_our_client | "
+            "bank_details_forged | free text",
+        ),
+    ]
+
+
+@router.post(
+    "/tasks/{task_id}/reject",
+    response_model=TaskView,
+    responses={
+        **ERRORS,
+        403: {"model": ErrorBody, "description": "Not yours to reject"},
+        409: {"model": ErrorBody, "description": "Already completed otherwise"},
+    },
+)
+def reject_task(task_id: int, body: Rejection, user: CurrentUser, svc: Svc) -> TaskView:
+    """Nothing is posted: the draft is discarded, the document keeps the reason."""
+    try:
+        with svc.db.session() as session:
+            row = tasks_repo.reject_task(
+                session, Scope.of(user), task_id, user, body.reason.strip()
+            )
+            if row is None:
+                not_found("task", task_id)
+            return tasks_repo.task_view(row)
+    except tasks_repo.TaskNotAllowed as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except tasks_repo.TaskBlocked as exc:
+        raise HTTPException(409, str(exc)) from exc
 
 
 @router.get("/bookings", response_model=list[BookingView], responses=ERRORS)

@@ -19,6 +19,11 @@ The order of the checks is the order a careful bookkeeper works in:
                                      payment method becomes "ask the client for …")
    A proposed new supplier adds `confirm_supplier` for the fiduciary in every case.
 
+Over all of it, bank details: an IBAN printed on the document that is not the supplier's
+known one (`routing.bank_details`) adds a `bank_details` task for the fiduciary, whatever
+the division of labour says. It holds the booking: nothing posts, and a client cannot
+release it, until a person confirmed the account or rejected the document.
+
 Offline clients are never assigned anything: `DivisionOfLabour` never makes them
 responsible, and what they must supply is asked for through a fiduciary task.
 """
@@ -29,6 +34,7 @@ from domain.enums import DocType, MatchRule, Party, Phase, ReviewReason, TaskKin
 from domain.policy import activity_for
 from domain.records import BookingDraft, Client, Decision, DocumentContext, TaskDraft
 from routing.accounts import Proposal, propose_booking
+from routing.bank_details import BankStatus
 from routing.match import Matching
 from routing.recipient import RecipientStatus
 
@@ -54,6 +60,7 @@ BOOKABLE = {
     DocType.CUSTOMER_INVOICE,
 }
 Issue = tuple[ReviewReason, str]
+AUTO_POSTED = "every required field confident, supplier known: posted"
 
 
 def decide(
@@ -63,7 +70,59 @@ def decide(
     phase: Phase = Phase.REGULAR,
 ) -> Decision:
     """The booking and tasks for one document, with the rule and the reasons."""
-    return _offline_guard(_decide(ctx, client, matching, phase), client)
+    decision = _decide(ctx, client, matching, phase)
+    return _offline_guard(_bank_guard(decision, matching), client)
+
+
+# Decisions that book nothing and already put the document before the fiduciary.
+NOTHING_MOVES = {
+    "unreadable",
+    "recipient_mismatch",
+    "recipient_other_client",
+    "suspected_duplicate",
+}
+
+
+def _bank_guard(decision: Decision, matching: Matching) -> Decision:
+    """Money never moves on unverified bank details (DESIGN.md, rules of the house)."""
+    bank = matching.bank
+    if not bank.unverified or decision.rule in NOTHING_MOVES:
+        return decision
+    holds = decision.booking is not None
+    if not holds and bank.status is BankStatus.NO_SUPPLIER:
+        # Nothing is booked and there is no supplier whose account could be forged (a
+        # reminder for an invoice we do not have): the request for the invoice will do.
+        return decision
+    task = TaskDraft(
+        kind=TaskKind.BANK_DETAILS,
+        assignee=Party.FIDUCIARY,
+        reason=f"Verify the bank details before anything is paid: {bank.text}. Complete "
+        "this task to confirm the account as the supplier's"
+        + (", or reject the document." if holds else "."),
+        details={
+            "supplier_id": bank.supplier_id,
+            "iban": bank.printed,
+            "known": bank.known,
+            "bank_check": bank.status.value,
+        },
+        holds_booking=holds,
+    )
+    held = f"held until the fiduciary verifies them: {bank.text}"
+    tasks = [
+        t.model_copy(update={"reason": f"{t.reason}. The bank details are {held}"})
+        if t.kind in (TaskKind.RELEASE_INVOICE, TaskKind.APPROVE_EXPENSE)
+        else t
+        for t in decision.tasks
+    ]
+    reasons = [r for r in decision.reasons if r != AUTO_POSTED]
+    update: dict = {
+        "tasks": [task, *tasks],
+        "issues": [*decision.issues, ReviewReason.BANK_DETAILS_UNVERIFIED],
+        "reasons": [*reasons, f"bank details {held}"],
+    }
+    if decision.post:
+        update |= {"post": False, "rule": "bank_details_unverified"}
+    return decision.model_copy(update=update)
 
 
 def _offline_guard(decision: Decision, client: Client) -> Decision:
@@ -412,7 +471,7 @@ def _fiduciary(
             responsible=Party.FIDUCIARY,
             rule="auto_post",
             doc_type=doc_type,
-            reasons=[*notes, "every required field confident, supplier known: posted"],
+            reasons=[*notes, AUTO_POSTED],
         )
     due = ctx.received_at.date() + ASK_WITHIN
     review = list(issues)

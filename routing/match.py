@@ -1,7 +1,8 @@
 """Everything routing looks up about one document, before it decides.
 
-    type (reader + hints + the client's own identifiers) → supplier → addressee
-    (invoice control) → history (duplicates, the invoice a reminder is about)
+    type (reader + hints + the client's own identifiers) → supplier → bank details
+    (the printed IBAN is the supplier's known one) → addressee (invoice control) →
+    history (duplicates, the invoice a reminder is about)
 
 The lookups go through Protocols (directories and history that `storage/` implements
 with indexed queries), so this runs without a database in tests.
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 
 from domain.enums import DocType, MatchRule
 from domain.records import Client, DocumentContext, PriorDocument, SupplierMatch
+from routing.bank_details import BankCheck, check_bank_details
 from routing.doctype import TypeDecision, settle_doc_type
 from routing.duplicates import History, facts_of, find_duplicate, find_reminded_invoice
 from routing.recipient import ClientDirectory, RecipientCheck, RecipientStatus, check_recipient
@@ -33,6 +35,7 @@ DUPLICATE_CHECKED = {
 class Matching(BaseModel):
     typed: TypeDecision
     supplier: SupplierResult
+    bank: BankCheck = BankCheck()
     recipient: RecipientCheck
     facts: PriorDocument  # this document's identifying facts (stored for later ones)
     duplicate_of: PriorDocument | None = None
@@ -74,6 +77,14 @@ def match_document(
             suppliers,
             proposal_id=proposal_id(ctx.document_id) if doc_type in PROPOSE_FOR else None,
         )
+    bank = check_bank_details(
+        extraction,
+        doc_type,
+        client,
+        supplier.supplier,
+        proposed=supplier.proposal is not None,
+        payment_method=ctx.payment_method,
+    )
     recipient = check_recipient(extraction, client, doc_type, clients)
     facts = facts_of(
         ctx.document_id, doc_type, extraction, supplier.match.supplier_id, ctx.submitted_by
@@ -83,6 +94,7 @@ def match_document(
     return Matching(
         typed=typed,
         supplier=supplier,
+        bank=bank,
         recipient=recipient,
         facts=facts,
         duplicate_of=duplicate,

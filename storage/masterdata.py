@@ -132,12 +132,7 @@ def upsert_supplier(
     row.proposed_from_document_id = proposed_from_document_id
     session.add(row)
     session.flush()
-    _replace(
-        session,
-        SupplierIban,
-        row.id,
-        [SupplierIban(iban=i, supplier_id=row.id) for i in dict.fromkeys(spec.ibans)],
-    )
+    _replace_listed_ibans(session, row.id, spec.ibans)
     _replace(
         session,
         SupplierNameToken,
@@ -148,6 +143,25 @@ def upsert_supplier(
         ],
     )
     return row
+
+
+def _replace_listed_ibans(session: Session, supplier_id: str, ibans: list[str]) -> None:
+    """The master data's accounts replace the master data's; what a person confirmed on
+    a bank-details task stays (DESIGN.md: a reload keeps what people did)."""
+    session.execute(
+        delete(SupplierIban).where(
+            SupplierIban.supplier_id == supplier_id, SupplierIban.confirmed_by.is_(None)
+        )
+    )
+    confirmed = set(
+        session.scalars(select(SupplierIban.iban).where(SupplierIban.supplier_id == supplier_id))
+    )
+    session.add_all(
+        SupplierIban(iban=i, supplier_id=supplier_id)
+        for i in dict.fromkeys(ibans)
+        if i not in confirmed
+    )
+    session.flush()
 
 
 def _replace(session: Session, table: type, supplier_id: str, rows: Iterable[object]) -> None:

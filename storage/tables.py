@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -84,6 +86,9 @@ class StaffUser(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    disabled_at: Mapped[datetime | None] = mapped_column()
+    # Web sessions carry it; logout and a password or token change raise it.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ClientRow(Base):
@@ -100,6 +105,8 @@ class ClientRow(Base):
     vat_method: Mapped[str] = mapped_column(String(16), default="effective")
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     phase: Mapped[str] = mapped_column(String(16), default="regular", server_default="regular")
+    # Company users see payslips (documents and their tasks) only when this is true.
+    payroll_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -117,6 +124,11 @@ class UserRow(Base):
     access: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Mail from this address counts as the user's own submission (employee scope).
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str | None] = mapped_column(String(2))
+    disabled_at: Mapped[datetime | None] = mapped_column()
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SupplierRow(Base):
@@ -144,6 +156,9 @@ class SupplierIban(Base):
     __tablename__ = "supplier_ibans"
     iban: Mapped[str] = mapped_column(String(34), primary_key=True)
     supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"), primary_key=True)
+    # Who confirmed it on a bank-details task; None: from master data (a reload replaces
+    # those, never a person's confirmation).
+    confirmed_by: Mapped[str | None] = mapped_column(String(100))
     __table_args__ = (Index("ix_supplier_ibans_supplier", "supplier_id"),)
 
 
@@ -304,6 +319,8 @@ class TaskRow(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
     assignee: Mapped[str] = mapped_column(String(16))
+    # A request addressed to one user of the client (employees see only these).
+    assignee_user: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="open")
     reason: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -311,6 +328,7 @@ class TaskRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
     completed_by: Mapped[str | None] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # TaskOutcome, once done
     reminded_at: Mapped[datetime | None] = mapped_column()
     __table_args__ = (Index("ix_tasks_open", "status", "assignee", "due_date"),)
 
