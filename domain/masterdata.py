@@ -4,12 +4,14 @@ Validation happens here, at the edge: a bad file is refused with a message namin
 entry, before anything is written.
 """
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.enums import Access, Activity, ClientMode, Party, Phase, VatMethod
 from domain.identifiers import normalize_iban, normalize_uid
+
+Language = Literal["de", "fr", "it", "en"]
 
 
 class Strict(BaseModel):
@@ -39,6 +41,10 @@ class UserSpec(Strict):
     access: Access = Access.EMPLOYEE
     password: str | None = None
     token: str | None = None
+    # Mail from this address counts as the user's own submission (an employee sees it);
+    # digests and reminders go here.
+    email: str | None = Field(default=None, pattern=r"^[^@\s<>]+@[^@\s<>]+$", max_length=254)
+    language: Language | None = None
 
 
 # A policy override is either one party for every phase, or a party per phase.
@@ -60,6 +66,8 @@ class ClientSpec(Strict):
     phase: Phase = Phase.REGULAR
     users: list[UserSpec] = Field(default_factory=list)
     suppliers: list[str] = Field(default_factory=list)
+    # Company users see payslips (the documents and their tasks) only when true.
+    payroll_visible: bool = False
     policy: dict[Activity, PolicyValue] = Field(default_factory=dict)
 
     @field_validator("uid")

@@ -71,6 +71,9 @@ class User(Record):
     username: str
     client_id: str | None  # None: staff of the fiduciary, sees every client
     access: Access | None = None
+    email: str | None = None  # mail from it counts as this user's own submission
+    payroll_visible: bool = False  # the client lets its company users see payslips
+    auth_epoch: int = 0  # web sessions of an older epoch are dead (logout, new secret)
 
     @property
     def is_staff(self) -> bool:
@@ -201,6 +204,7 @@ class TaskDraft(BaseModel):
     reason: str
     due_date: date | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    assignee_user: str | None = None  # a request to one user of the client (e.g. an employee)
     # True: the task holds the document's draft booking; completing the last such task
     # posts it (a release, an approval, a review that accepts the proposal).
     holds_booking: bool = False

@@ -7,9 +7,11 @@ staff token sees every client (`?client=ID` narrows). Errors are JSON
 The client of an upload comes from the token only: body fields such as `client_id`,
 `state` or `sha256` are not parameters, so they are ignored.
 
-Access: every client user may upload and read its client's documents and tasks (whether
-they may *complete* a task is `storage.tasks.complete_task`'s rule); the booked output
-is for company access and staff — employee access is "upload, nothing else" (DESIGN.md).
+Access (`storage.scope.Scope`): company users read their client's documents and tasks
+(payslips only where the client allows it) and the booked output; employee access is
+"upload, nothing else" (DESIGN.md) — an employee reads only what they submitted and the
+tasks addressed to them, and everything else answers 404 like a missing id. Whether a
+user may *complete* a task is `storage.tasks.complete_task`'s rule.
 """
 
 import datetime as dt
@@ -194,7 +196,7 @@ def upload_document(
     with svc.db.session() as session:
         row = session.get(DocumentRow, recorded.document_id)
         assert row is not None
-        return documents_repo.document_view(session, row)
+        return documents_repo.document_view(session, row, Scope.of(user))
 
 
 @router.get("/documents", response_model=list[DocumentView], responses=ERRORS)
@@ -212,16 +214,17 @@ def list_documents(
         rows = documents_repo.list_documents(
             session, scope, state=state, limit=limit, before_id=before
         )
-        return [documents_repo.document_view(session, row) for row in rows]
+        return [documents_repo.document_view(session, row, scope) for row in rows]
 
 
 @router.get("/documents/{document_id}", response_model=DocumentView, responses=ERRORS)
 def get_document(document_id: int, user: CurrentUser, svc: Svc) -> DocumentView:
     with svc.db.session() as session:
-        row = documents_repo.get_document_row(session, Scope.of(user), document_id)
+        scope = Scope.of(user)
+        row = documents_repo.get_document_row(session, scope, document_id)
         if row is None:
             not_found("document", document_id)
-        return documents_repo.document_view(session, row)
+        return documents_repo.document_view(session, row, scope)
 
 
 @router.get(

@@ -227,16 +227,15 @@ def booking_view(row: BookingRow, base_url: str = "") -> BookingView:
 
 def get_booking(session: Session, scope: Scope, booking_id: int) -> BookingRow | None:
     row = session.get(BookingRow, booking_id)
-    if row is None or not scope.allows(row.client_id):
+    if row is None or not scope.sees_booking(row):
         return None
     return row
 
 
 def posted_after(session: Session, scope: Scope, after: int, limit: int) -> list[BookingRow]:
     """Posted (and later reversed) bookings in sequence order, for downstream polling."""
-    statement = scope.apply(
-        select(BookingRow).where(BookingRow.seq.is_not(None), BookingRow.seq > after),
-        BookingRow.client_id,
+    statement = select(BookingRow).where(
+        BookingRow.seq.is_not(None), BookingRow.seq > after, scope.booking_filter()
     )
     return list(session.scalars(statement.order_by(BookingRow.seq).limit(limit)))
 

@@ -258,21 +258,28 @@ def cache_reading(session: Session, sha256: str, version: str, data: dict[str, A
 
 def get_document_row(session: Session, scope: Scope, document_id: int) -> DocumentRow | None:
     row = session.get(DocumentRow, document_id)
-    if row is None or not scope.allows(row.client_id):
-        return None  # another client's id looks exactly like a missing one
+    if row is None or not scope.sees_document(row):
+        return None  # what a scope may not see looks exactly like a missing id
     return row
 
 
-def document_view(session: Session, row: DocumentRow) -> DocumentView:
+def document_view(session: Session, row: DocumentRow, scope: Scope | None = None) -> DocumentView:
+    """The document resource; with a scope, its booking and task ids are only those the
+    scope may open (an employee's own upload does not lead to the company's bookings)."""
+    scope = scope or Scope.staff()
     extraction = session.get(ExtractionRow, row.id)
     booking_ids = list(
         session.scalars(
-            select(BookingRow.id).where(BookingRow.document_id == row.id).order_by(BookingRow.id)
+            select(BookingRow.id)
+            .where(BookingRow.document_id == row.id, scope.booking_filter())
+            .order_by(BookingRow.id)
         )
     )
     task_ids = list(
         session.scalars(
-            select(TaskRow.id).where(TaskRow.document_id == row.id).order_by(TaskRow.id)
+            select(TaskRow.id)
+            .where(TaskRow.document_id == row.id, scope.task_filter())
+            .order_by(TaskRow.id)
         )
     )
     return DocumentView(
@@ -309,7 +316,7 @@ def list_documents(
     limit: int = 100,
     before_id: int | None = None,
 ) -> list[DocumentRow]:
-    statement = scope.apply(select(DocumentRow), DocumentRow.client_id)
+    statement = scope.documents(select(DocumentRow))
     if state is not None:
         statement = statement.where(DocumentRow.state == state.value)
     if submitted_by is not None:
@@ -320,8 +327,5 @@ def list_documents(
 
 
 def count_by_state(session: Session, scope: Scope) -> dict[str, int]:
-    statement = scope.apply(
-        select(DocumentRow.state, func.count()).group_by(DocumentRow.state),
-        DocumentRow.client_id,
-    )
+    statement = scope.documents(select(DocumentRow.state, func.count()).group_by(DocumentRow.state))
     return {state: count for state, count in session.execute(statement)}

@@ -61,6 +61,7 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
         client.ibans = spec.ibans
         client.vat_method = spec.vat_method.value
         client.phase = spec.phase.value
+        client.payroll_visible = spec.payroll_visible
         client.policy = DivisionOfLabour.from_overrides(
             spec.mode, {a.value: _policy_value(v) for a, v in spec.policy.items()}
         ).to_json()
@@ -81,6 +82,8 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
                 raise ValueError(f"user {user.username} belongs to client {row.client_id}")
             row = row or UserRow(username=user.username, client_id=spec.id)
             row.access = user.access.value
+            row.email = user.email.lower() if user.email else None
+            row.language = user.language
             _set_secrets(row, user.password, user.token)
             session.add(row)
             summary["users"] += 1
@@ -221,37 +224,54 @@ def user_for_token(session: Session, token: str) -> User | None:
     digest = token_hash(token)
     staff = session.scalar(select(StaffUser).where(StaffUser.token_hash == digest))
     if staff:
-        return User(id=staff.id, username=staff.username, client_id=None)
+        return _staff_user(staff)
     row = session.scalar(select(UserRow).where(UserRow.token_hash == digest))
-    if row:
-        return User(
-            id=row.id, username=row.username, client_id=row.client_id, access=Access(row.access)
-        )
-    return None
+    return _client_user(session, row) if row else None
 
 
 def user_for_password(session: Session, username: str, password: str) -> User | None:
     staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if staff and password_matches(password, staff.password_hash):
-        return User(id=staff.id, username=staff.username, client_id=None)
+        return _staff_user(staff)
     row = session.scalar(select(UserRow).where(UserRow.username == username))
     if row and password_matches(password, row.password_hash):
-        return User(
-            id=row.id, username=row.username, client_id=row.client_id, access=Access(row.access)
-        )
+        return _client_user(session, row)
+    if staff is None and row is None:
+        # No such name: check against nothing all the same, so that the answer takes
+        # as long as for a real name (else its speed tells which names exist).
+        password_matches(password, None)
     return None
 
 
 def user_by_username(session: Session, username: str) -> User | None:
+    """The enabled user of that name (a web session names its user; a disabled or
+    removed user's session dies with it)."""
     staff = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if staff:
-        return User(id=staff.id, username=staff.username, client_id=None)
+        return _staff_user(staff)
     row = session.scalar(select(UserRow).where(UserRow.username == username))
-    if row:
-        return User(
-            id=row.id, username=row.username, client_id=row.client_id, access=Access(row.access)
-        )
-    return None
+    return _client_user(session, row) if row else None
+
+
+def _staff_user(row: StaffUser) -> User | None:
+    if row.disabled_at is not None:
+        return None
+    return User(id=row.id, username=row.username, client_id=None, auth_epoch=row.auth_epoch)
+
+
+def _client_user(session: Session, row: UserRow) -> User | None:
+    if row.disabled_at is not None:
+        return None
+    client = session.get(ClientRow, row.client_id)
+    return User(
+        id=row.id,
+        username=row.username,
+        client_id=row.client_id,
+        access=Access(row.access),
+        email=row.email,
+        payroll_visible=bool(client and client.payroll_visible),
+        auth_epoch=row.auth_epoch,
+    )
 
 
 def set_policy(session: Session, client_id: str, policy: DivisionOfLabour) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from domain.enums import Access, BookingStatus, Party, TaskKind, TaskOutcome, TaskStatus
 from domain.records import TaskDraft, TaskView, User
 from storage.scope import Scope
-from storage.tables import BookingRow, TaskRow, utcnow
+from storage.tables import BookingRow, DocumentRow, TaskRow, utcnow
 
 # Kinds that hold a draft booking until they are done.
 HOLDING_KINDS = frozenset(
@@ -59,6 +59,7 @@ def create_task(
         dedupe_key=dedupe_key,
         kind=draft.kind.value,
         assignee=draft.assignee.value,
+        assignee_user=draft.assignee_user,
         status=TaskStatus.OPEN.value,
         reason=draft.reason,
         details=draft.details,
@@ -103,9 +104,10 @@ def task_view(row: TaskRow, scope: Scope | None = None) -> TaskView:
 
 def get_task(session: Session, scope: Scope, task_id: int) -> TaskRow | None:
     row = session.get(TaskRow, task_id)
-    if row is None or not scope.allows(row.client_id):
+    if row is None:
         return None
-    return row
+    document = session.get(DocumentRow, row.document_id) if row.document_id else None
+    return row if scope.sees_task(row, document) else None
 
 
 def list_tasks(
@@ -116,7 +118,7 @@ def list_tasks(
     assignee: Party | None = None,
     limit: int = 200,
 ) -> list[TaskRow]:
-    statement = scope.apply(select(TaskRow), TaskRow.client_id)
+    statement = scope.tasks(select(TaskRow))
     if status is not None:
         statement = statement.where(TaskRow.status == status.value)
     if assignee is not None:
@@ -202,8 +204,6 @@ def reject_task(
     Returns None when the task does not exist for this scope; raises TaskNotAllowed as
     `complete_task` does, and TaskBlocked for a task that is already done otherwise.
     """
-    from storage.tables import DocumentRow
-
     row = get_task(session, scope, task_id)
     if row is None:
         return None

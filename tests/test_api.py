@@ -441,9 +441,10 @@ def test_task_completion_rules(api: Api):
         )
         release_id, internal_id, draft_id = release.id, internal.id, draft.id
     with api.client() as http:
-        denied = http.post(f"/api/v1/tasks/{release_id}/complete", headers=LEA)
-        assert denied.status_code == 403
-        assert "company access" in denied.json()["detail"]
+        # An employee does not even see the company's tasks (upload, nothing else).
+        hidden = http.post(f"/api/v1/tasks/{release_id}/complete", headers=LEA)
+        assert hidden.status_code == 404
+        assert http.get(f"/api/v1/tasks/{release_id}", headers=HANS).json()["status"] == "open"
         assert http.post(f"/api/v1/tasks/{internal_id}/complete", headers=HANS).status_code == 403
         done = http.post(f"/api/v1/tasks/{release_id}/complete", headers=HANS)
         assert done.status_code == 200

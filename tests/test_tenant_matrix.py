@@ -41,12 +41,22 @@ from tests.intake_helpers import firm_with_passwords, load, pdf_bytes
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(180)]
 
-# Company access of online C01; employee access of offline C02; staff.
-TOKENS = {"C01": "token-hans", "C02": "token-fritz", "staff": "staff-token-anna"}
+# Company access of online C01; employee access of offline C02; staff; and employee
+# access of C01 (lea), who must see none of what her company's others submitted.
+TOKENS = {
+    "C01": "token-hans",
+    "C02": "token-fritz",
+    "staff": "staff-token-anna",
+    "C01-employee": "token-lea",
+}
+USERS = {"C01": "hans", "C02": "fritz", "C01-employee": "lea"}
 # Path parameter → the kind of object it addresses. A new kind must be added here (and
 # to `_objects_of`): the test fails for an unknown one rather than skip it.
 PARAMETER_KINDS = {"document_id": "document", "task_id": "task", "booking_id": "booking"}
 MISSING_ID = 987_654
+# (viewer, owner): clients on each other's objects, and an employee on what her company's
+# other users submitted (and what is addressed to them): employee access is upload only.
+PAIRS = (("C01", "C02"), ("C02", "C01"), ("C01-employee", "C01"), ("C01-employee", "C02"))
 # What a body must never set: ownership, processing state, content identity.
 HOSTILE_FIELDS = {
     "client_id": "C02",
@@ -75,13 +85,21 @@ class Rig:
     objects: dict[str, dict[str, int]]  # client → kind → id
 
 
-def _objects_of(db: Database, store: FilesystemObjectStore, client_id: str) -> dict[str, int]:
-    """One of each kind for the client: a document, a task for the client, a posted
-    booking (what every id route addresses)."""
+def _objects_of(
+    db: Database, store: FilesystemObjectStore, client_id: str, user: str
+) -> dict[str, int]:
+    """One of each kind for the client: a document `user` submitted, a task for the
+    client addressed to `user`, a posted booking (what every id route addresses)."""
     recorded = intake(
         db,
         store,
-        Submission(client_id=client_id, channel=Channel.APP, data=pdf_bytes(), filename="x.pdf"),
+        Submission(
+            client_id=client_id,
+            channel=Channel.APP,
+            data=pdf_bytes(user),
+            filename="x.pdf",
+            submitted_by=user,
+        ),
         max_bytes=10**7,
     )
     with db.session() as session:
@@ -103,7 +121,12 @@ def _objects_of(db: Database, store: FilesystemObjectStore, client_id: str) -> d
         task, _ = create_task(
             session,
             client_id,
-            TaskDraft(kind=TaskKind.REVIEW_DOCUMENT, assignee=Party.CLIENT, reason="check"),
+            TaskDraft(
+                kind=TaskKind.REVIEW_DOCUMENT,
+                assignee=Party.CLIENT,
+                reason="check",
+                assignee_user=user,
+            ),
             dedupe_key=f"doc:{recorded.document_id}:review",
             document_id=recorded.document_id,
         )
@@ -113,7 +136,7 @@ def _objects_of(db: Database, store: FilesystemObjectStore, client_id: str) -> d
 @pytest.fixture
 def rig(db: Database, fs_store: FilesystemObjectStore, settings: Settings) -> Iterator[Rig]:
     load(db, firm_with_passwords())
-    objects = {c: _objects_of(db, fs_store, c) for c in ("C01", "C02")}
+    objects = {who: _objects_of(db, fs_store, who[:3], user) for who, user in USERS.items()}
     app = create_app(db, fs_store, settings, None)
     with TestClient(app, raise_server_exceptions=False) as http:
         yield Rig(http, db, objects)
@@ -153,7 +176,10 @@ def _masked(response: Any, *ids: int) -> tuple[int, str]:
 
 
 def _body_for(method: str) -> dict[str, Any]:
-    return {"json": HOSTILE_FIELDS} if method in ("POST", "PUT", "PATCH") else {}
+    # A body each write route accepts (a reject needs its reason), plus hostile fields: the
+    # answer must come from the id, not from the body's validation.
+    body = {**HOSTILE_FIELDS, "reason": "private"}
+    return {"json": body} if method in ("POST", "PUT", "PATCH") else {}
 
 
 def test_every_id_route_hides_other_clients_objects(rig: Rig):
@@ -162,7 +188,7 @@ def test_every_id_route_hides_other_clients_objects(rig: Rig):
     assert len(id_operations) >= 5, id_operations  # the schema really was read
     checked = []
     for method, template, params in id_operations:
-        for viewer, owner in (("C01", "C02"), ("C02", "C01")):
+        for viewer, owner in PAIRS:
             foreign = _fill(template, params, rig.objects[owner])
             missing = _fill(template, params, dict.fromkeys(PARAMETER_KINDS.values(), MISSING_ID))
             seen = rig.http.request(method, foreign, headers=_headers(viewer), **_body_for(method))
@@ -189,25 +215,28 @@ def test_every_id_route_hides_other_clients_objects(rig: Rig):
     with rig.db.session() as session:
         statuses = session.scalars(select(TaskRow.status)).all()
     assert set(statuses) <= {"open", "done"}
-    assert len(checked) == 2 * len(id_operations)
+    assert len(checked) == len(PAIRS) * len(id_operations)
 
 
 def test_routes_without_id_never_show_another_client(rig: Rig):
     for method, path, params in _operations(rig.http.app.openapi()):
         if params or method != "GET" or not path.startswith("/api/"):
             continue
-        for viewer, other in (("C01", "C02"), ("C02", "C01")):
-            response = rig.http.get(path, headers=_headers(viewer), params={"client": other})
+        for viewer, other in PAIRS:
+            response = rig.http.get(path, headers=_headers(viewer), params={"client": other[:3]})
             if response.status_code == 403:
                 continue  # the route is not for this user's access at all
             assert response.status_code == 200, (path, viewer, response.text)
             rows = response.json()
             assert isinstance(rows, list), path
             assert rows, (path, viewer)  # the user's own objects are there …
-            assert {r["client_id"] for r in rows} == {viewer}, (path, viewer)  # … only those
+            assert {r["client_id"] for r in rows} == {viewer[:3]}, (path, viewer)  # … only those
             assert str(rig.objects[other]["document"]) not in {
                 str(r.get("document_id", r.get("id"))) for r in rows
             }
+            if viewer.endswith("employee"):  # … and of them only what is hers
+                own = rig.objects[viewer]
+                assert {r["id"] for r in rows} <= {own["document"], own["task"]}, (path, rows)
 
 
 def test_upload_ignores_mass_assignment(rig: Rig):
