@@ -30,10 +30,28 @@ class FiduciarySpec(Strict):
     inbound_domain: str
 
 
+# Shorter passwords are refused at load (what a web login guards is a client's books).
+MIN_PASSWORD_LENGTH = 12
+
+
+def _check_password(who: str, password: str | None) -> None:
+    """Refuse a short password, naming whose it is (never the password itself)."""
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(
+            f"{who}: the password has {len(password)} characters; use at least "
+            f"{MIN_PASSWORD_LENGTH}"
+        )
+
+
 class StaffSpec(Strict):
     username: str
     password: str | None = None
     token: str | None = None
+
+    @model_validator(mode="after")
+    def _password(self) -> Self:
+        _check_password(f"staff user {self.username!r}", self.password)
+        return self
 
 
 class UserSpec(Strict):
@@ -45,6 +63,11 @@ class UserSpec(Strict):
     # digests and reminders go here.
     email: str | None = Field(default=None, pattern=r"^[^@\s<>]+@[^@\s<>]+$", max_length=254)
     language: Language | None = None
+
+    @model_validator(mode="after")
+    def _password(self) -> Self:
+        _check_password(f"user {self.username!r}", self.password)
+        return self
 
 
 # A policy override is either one party for every phase, or a party per phase.
@@ -140,4 +163,27 @@ class MasterData(Strict):
         ids = [c.id for c in self.clients]
         if len(ids) != len(set(ids)):
             raise ValueError("client ids must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _identities(self) -> Self:
+        """A UID names one client (documents are matched to clients by it), and inbound
+        addresses are in the firm's inbound domain (the only one its SMTP takes mail for)."""
+        domain = self.fiduciary.inbound_domain.strip().lower()
+        uids: dict[str, str] = {}
+        for client in self.clients:
+            if client.uid:
+                if client.uid in uids:
+                    raise ValueError(
+                        f"client {client.id}: UID {client.uid} is already client "
+                        f"{uids[client.uid]}'s"
+                    )
+                uids[client.uid] = client.id
+            if client.inbound is not None:
+                _, at, host = client.inbound.strip().rpartition("@")
+                if not at or host.lower() != domain:
+                    raise ValueError(
+                        f"client {client.id}: inbound address {client.inbound!r} is not in "
+                        f"the firm's inbound domain {domain!r} (fiduciary.inbound_domain)"
+                    )
         return self

@@ -1,11 +1,13 @@
 """All settings, from the environment (prefix `FIDUFLOW_`). `fiduflow settings` prints them."""
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -42,8 +44,38 @@ class Settings(BaseSettings):
         default=False,
         description="Refuse mail sent without STARTTLS (530); needs SMTP_TLS_CERT.",
     )
+    smtp_connections_per_peer: int = Field(
+        default=10,
+        ge=1,
+        description="Open SMTP connections one peer (IPv4 address, IPv6 /64) may hold; more "
+        "are answered 421 and closed.",
+    )
+    smtp_idle_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="An SMTP connection that sends no command for this long is closed "
+        "(RFC 5321: at least 5 minutes).",
+    )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP intake binds.")
     http_port: int = Field(default=8000, description="Port of the HTTP API and web pages.")
+    http_connections_per_peer: int = Field(
+        default=50,
+        ge=1,
+        description="Open HTTP connections one peer (IPv4 address, IPv6 /64; trusted proxies "
+        "exempt) may hold; more are answered 503 and closed.",
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open HTTP connections and requests in progress per process; beyond "
+        "it every request is answered 503. Keep it well above HTTP_CONNECTIONS_PER_PEER.",
+    )
+    http_header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time a client has to send a request's headers, from connecting (or "
+        "the first byte of its next request); then the connection is closed.",
+    )
     prefect_port: int = Field(
         default=4200,
         description="Port of Prefect's local server that `fiduflow serve` starts when "
@@ -60,7 +92,17 @@ class Settings(BaseSettings):
         description="Key that signs web sessions. Empty: a random key kept in DATA_DIR.",
     )
     public_url: str | None = Field(
-        default=None, description="Base URL users reach the web pages at (links in output)."
+        default=None,
+        description="Base URL users reach the web pages at (links in output, e.g. a "
+        "booking's document_url). Empty: those links are relative (/api/v1/documents/7), "
+        "never taken from a request's Host header.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses (or networks, e.g. 10.0.0.0/24) of reverse "
+        "proxies whose X-Forwarded-For is believed: for requests from them, the client "
+        "address (login and token throttling, logs) is the one they pass on. Empty: none; "
+        "the TCP peer's address is used and the header ignored.",
     )
 
     ocr_processes: int = Field(
@@ -68,6 +110,19 @@ class Settings(BaseSettings):
         description="Parallel OCR processes (one tesseract thread each). Default: all cores.",
     )
     ocr_page_timeout_s: float = Field(default=60.0, description="Time limit per OCR page.")
+    ocr_max_pages: int = Field(
+        default=50,
+        ge=1,
+        description="Pages without a text layer OCR'd per document; a document with more "
+        "is read as far as this and goes to a person (too_large).",
+    )
+    ocr_document_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="OCR time one document may use: its pages' time in the OCR workers, "
+        "added up (waiting for a free worker does not count). Past it the workers reading "
+        "it are stopped and the document goes to a person (timeout).",
+    )
     ocr_cache_days: float = Field(
         default=30.0,
         gt=0,
@@ -107,6 +162,23 @@ class Settings(BaseSettings):
         description="How often the batch worker of `fiduflow serve` looks for due documents "
         "(retries, expired leases) besides those handed to it.",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_trusted_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            value = [str(item).strip() for item in value if str(item).strip()]
+            for item in value:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"FIDUFLOW_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                        "(give the proxies' addresses, comma-separated)"
+                    ) from None
+        return value
 
     @model_validator(mode="after")
     def _tls_settings_go_together(self) -> "Settings":

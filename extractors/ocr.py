@@ -10,6 +10,7 @@ and on disk.
 """
 
 import atexit
+import contextlib
 import hashlib
 import io
 import json
@@ -28,7 +29,7 @@ from PIL import Image
 from domain.settings import get_settings
 from extractors import tesseract
 from extractors.errors import ReadFailure
-from extractors.limits import RAM_DISK, WorkerPool
+from extractors.limits import RAM_DISK, Budget, WorkerPool
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
 
 LANGS = tesseract.LANGS
@@ -54,6 +55,7 @@ class OcrInput:
     try_qr: bool = True
     qr_thorough: bool = False  # photos: whole image, contrast-stretched retries
     photo: bool = False  # uneven light, small letters: stretch, enlarge, adaptive threshold
+    budget: Budget | None = None  # the document's OCR time, shared by its pages
 
 
 @dataclass
@@ -72,7 +74,8 @@ class _Cache:
 
     The files hold the text of clients' documents and would grow without end: a file not
     used for `max_age_s` (its modification time; a hit renews it) is deleted by a sweep
-    that runs in the background every `prune_every` new entries.
+    that runs in the background every `prune_every` new entries. For the same reason
+    they are readable by their owner only (files 0600, the folders this cache makes 0700).
     """
 
     def __init__(
@@ -112,9 +115,9 @@ class _Cache:
         if self.directory:
             path = self.directory / key[:2] / f"{key}.json"
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                _private_dirs(path.parent)
                 tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-                tmp.write_text(json.dumps(value))
+                _write_private(tmp, json.dumps(value).encode())
                 tmp.replace(path)
             except OSError:
                 pass  # a cache that cannot write is only slower
@@ -150,6 +153,21 @@ class _Cache:
             self._mem.move_to_end(key)
             while len(self._mem) > self.items:
                 self._mem.popitem(last=False)
+
+
+def _private_dirs(path: Path) -> None:
+    """`path` and its missing parents, made 0700 (the umask would make them 0755)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another thread made it meanwhile
+            directory.mkdir(mode=0o700)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `path` as 0600 from its first byte (never briefly world-readable)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 class _Engine:
@@ -250,6 +268,7 @@ def _tesseract_words(
     dpi: int = 300,
     photo: bool = False,
     psm: int = 3,
+    budget: Budget | None = None,
 ) -> list[OcrWord]:
     # A photo has no resolution (0: tesseract estimates it from the letters), and its light
     # falls off across the sheet: Sauvola's local threshold, except for the one-block re-read.
@@ -260,6 +279,7 @@ def _tesseract_words(
         0 if photo else dpi,
         photo and psm == 3,
         timeout=timeout,
+        budget=budget,
     )
     return _level(words, line_ids)
 
@@ -314,11 +334,13 @@ def _quality(words: list[OcrWord]) -> float:
     return sum(w[5] for w in words) / len(words)
 
 
-def _orientation(workers: WorkerPool, path: str, timeout: float) -> int:
+def _orientation(
+    workers: WorkerPool, path: str, timeout: float, budget: Budget | None = None
+) -> int:
     """Degrees to turn the image clockwise so the text is upright (tesseract OSD); 0 when
     OSD cannot tell or fails — the page is then read as it lies, not lost."""
     try:
-        return workers.call(tesseract.orientation, path, timeout=timeout)
+        return workers.call(tesseract.orientation, path, timeout=timeout, budget=budget)
     except ReadFailure:
         return 0
 
@@ -355,7 +377,8 @@ def _run(page: OcrInput, cache: _Cache, workers: WorkerPool) -> OcrResult:
         else:
             assert image is not None
             path = _write(image, tmp)
-        words = _tesseract_words(workers, path, timeout, page.dpi, page.photo)
+        budget = page.budget
+        words = _tesseract_words(workers, path, timeout, page.dpi, page.photo, budget=budget)
         rotation = 0
         # Look for a QR-bill where the page names a payment part (or is a photo): decoding
         # the picture costs a tenth of a second, on every page it would be 5 % of OCR.
@@ -369,19 +392,24 @@ def _run(page: OcrInput, cache: _Cache, workers: WorkerPool) -> OcrResult:
         if page.photo and _looks_incomplete(words, image.width):
             # Tesseract's page layout drops whole columns of photographed receipts (the
             # amounts); reading the picture as one block of text keeps them.
-            block = _tesseract_words(workers, path, timeout, page.dpi, page.photo, psm=6)
+            block = _tesseract_words(
+                workers, path, timeout, page.dpi, page.photo, psm=6, budget=budget
+            )
             if _amount_count(block) > _amount_count(words):
                 words = block
         if len(words) < POOR_WORDS or _quality(words) < POOR_CONFIDENCE:
-            turn = _orientation(workers, path, timeout)
+            turn = _orientation(workers, path, timeout, budget)
             if turn:
                 # OSD says how far to rotate clockwise; PIL rotates counter-clockwise.
                 turned = image.rotate(-turn, expand=True)
                 turned_words = _tesseract_words(
-                    workers, _write(turned, tmp), timeout, page.dpi, page.photo
+                    workers, _write(turned, tmp), timeout, page.dpi, page.photo, budget=budget
                 )
                 if _quality(turned_words) * len(turned_words) > _quality(words) * len(words):
                     words, image, rotation = turned_words, turned, turn
+        if budget is not None and budget.exceeded():
+            # Its orientation check may have been cut short: not a reading to keep.
+            raise budget.failure()
         qr: list[DecodedQr] = []
         if want_qr:
             qr = _find_qr(image, words, page.qr_thorough)

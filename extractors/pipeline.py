@@ -2,6 +2,9 @@
 
 `read` never raises for bad input: what goes wrong becomes `Reading.error` with a kind
 routing can act on (encrypted, corrupt, empty, too_large, timeout, unsupported, unreadable).
+What goes wrong with *us* is not the file's error: a reader worker killed or stopped from
+outside raises `ReaderInterrupted` (and Ctrl-C its KeyboardInterrupt), so the caller
+retries instead of recording the file as unreadable.
 """
 
 import logging
@@ -14,10 +17,10 @@ from domain.settings import get_settings
 from extractors import einvoice, images, ocr
 from extractors.assemble import extract_fields as _extract_fields
 from extractors.classify import classify_reading
-from extractors.errors import ReadFailure
+from extractors.errors import ReaderInterrupted, ReadFailure
 from extractors.fields.labels import QR_HEADING_RE
 from extractors.layout import group_lines, page_text
-from extractors.limits import WorkerPool, parse_pool, spooled
+from extractors.limits import Budget, WorkerPool, parse_pool, spooled
 from extractors.pdfdoc import PageInfo, PdfInfo, inspect_file, render_file_page, scan_or_render
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
 from extractors.reading import Classification, PageText, QrCode, Reading, Word
@@ -61,6 +64,8 @@ def read(data: bytes, filename: str | None = None) -> Reading:
             reading.error = ReadError(kind=ReadErrorKind.UNREADABLE, message="no text found")
     except ReadFailure as failure:
         reading.error = failure.to_error()
+    except ReaderInterrupted:
+        raise  # our process died, not a property of the bytes: the caller retries
     except MemoryError:
         reading.error = ReadError(kind=ReadErrorKind.TOO_LARGE, message="out of memory")
     except Exception as exc:  # a reader bug must not crash the flow: it becomes a task
@@ -110,7 +115,9 @@ def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
     # ~9 MB, so a 250-page scan queued at once would hold gigabytes.
     t = time.perf_counter()
     errors: list[ReadFailure] = []
-    ocr_jobs = _queue_ocr(pool, path, image_pages, timeout, errors)
+    image_pages = _bounded(image_pages, errors)
+    budget = _ocr_budget()
+    ocr_jobs = _queue_ocr(pool, path, image_pages, timeout, errors, budget)
     # 3. QR-bills on text pages: only where the page names a payment part.
     qr_codes: list[QrCode] = []
     for p in text_pages:
@@ -168,8 +175,40 @@ def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
     reading.qr_payloads = [q.payload for q in qr_codes]
     reading.text_source = TextSource.TEXT_LAYER if text_pages else TextSource.OCR
     if errors:
-        worst = errors[0]
+        worst = _worst(errors)
         reading.error = ReadError(kind=worst.kind, message=worst.message)
+
+
+# --- what one document may cost ---------------------------------------------------------
+# A page of noise costs tesseract seconds; a 300-page file of them would cost a core a
+# quarter of an hour. So per document: at most `ocr_max_pages` pages are OCR'd (the rest
+# is left to a person: too_large), and its pages' OCR time, added up, stays within
+# `ocr_document_timeout_s` (workers still reading when it runs out are killed: timeout).
+
+
+def _bounded(pages: list[PageInfo], errors: list[ReadFailure]) -> list[PageInfo]:
+    limit = get_settings().ocr_max_pages
+    if len(pages) > limit:
+        errors.append(_too_many_pages(limit, len(pages)))
+        return pages[:limit]
+    return pages
+
+
+def _too_many_pages(limit: int, count: int | None = None) -> ReadFailure:
+    return ReadFailure(
+        ReadErrorKind.TOO_LARGE,
+        f"{count or f'over {limit}'} pages need OCR; only the first {limit} were read (the "
+        "limit per document), the rest needs a person",
+    )
+
+
+def _ocr_budget() -> Budget:
+    return Budget(get_settings().ocr_document_timeout_s)
+
+
+def _worst(errors: list[ReadFailure]) -> ReadFailure:
+    """The error a reading reports: a time limit when one stopped it, else the first."""
+    return next((e for e in errors if e.kind is ReadErrorKind.TIMEOUT), errors[0])
 
 
 def _queue_ocr(
@@ -178,6 +217,7 @@ def _queue_ocr(
     image_pages: list[PageInfo],
     timeout: float,
     errors: list[ReadFailure],
+    budget: Budget | None = None,
 ) -> list[tuple[PageInfo, "Future[ocr.OcrResult]", float]]:
     """Hand every image page to OCR, at most `_ocr_window()` unread at a time; returns
     (page, future, points per pixel). A page that cannot be rendered is an error of its own:
@@ -190,14 +230,21 @@ def _queue_ocr(
             wait(unread, return_when=FIRST_COMPLETED)
         try:
             jpeg, image, dpi, pt_per_px = pool.call(
-                scan_or_render, path, page.index, page.width, OCR_DPI, timeout=timeout
+                scan_or_render,
+                path,
+                page.index,
+                page.width,
+                OCR_DPI,
+                timeout=timeout,
+                budget=budget,
             )
         except ReadFailure as failure:
             errors.append(failure)
             if failure.kind is ReadErrorKind.TIMEOUT:
-                break  # the next page would most likely take as long
+                break  # the next page would most likely take as long (or the budget is out)
             continue
-        jobs.append((page, ocr.submit(ocr.OcrInput(image=image, jpeg=jpeg, dpi=dpi)), pt_per_px))
+        page_input = ocr.OcrInput(image=image, jpeg=jpeg, dpi=dpi, budget=budget)
+        jobs.append((page, ocr.submit(page_input), pt_per_px))
     return jobs
 
 
@@ -286,15 +333,20 @@ def _read_image(data: bytes, reading: Reading) -> None:
     t = time.perf_counter()
     # Phone pictures (JPEG, HEIC) get the photo treatment; PNG/TIFF are scanner output.
     photo = reading.media_type in (MediaType.JPEG, MediaType.HEIC)
+    budget, limit = _ocr_budget(), get_settings().ocr_max_pages
     jobs = []
+    errors: list[ReadFailure] = []
     for frame, _dpi in images.frames(data):
+        if len(jobs) == limit:
+            errors.append(_too_many_pages(limit))
+            break
         frame = images.limit_size(frame)
-        job = ocr.OcrInput(image=frame, dpi=300, qr_thorough=photo, photo=photo)
+        job = ocr.OcrInput(image=frame, dpi=300, qr_thorough=photo, photo=photo, budget=budget)
         jobs.append(ocr.submit(job))
     reading.page_count = len(jobs)
     if not jobs:
         raise ReadFailure(ReadErrorKind.EMPTY, "image has no pages")
-    pages, codes, errors = [], [], []
+    pages, codes = [], []
     for i, future in enumerate(jobs, start=1):
         try:
             result = future.result()
@@ -310,13 +362,13 @@ def _read_image(data: bytes, reading: Reading) -> None:
             for q in result.qr
         )
     if errors and not pages:
-        raise errors[0]
+        raise _worst(errors)
     reading.pages = pages
     reading.qr_codes = codes
     reading.qr_payloads = [c.payload for c in codes]
     reading.text_source = TextSource.OCR
     if errors:
-        reading.error = errors[0].to_error()
+        reading.error = _worst(errors).to_error()
     reading.timings["ocr"] = _ms(t)
 
 

@@ -15,7 +15,15 @@ from collections.abc import Iterable
 from typing import Any
 
 # IBANs: country, check digits, 11–30 more characters, printed with or without spaces.
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]{1,4}){3,8}\b")
+# Bounded by "no letter or digit" rather than \b, which an underscore defeats: file names
+# such as "Rechnung_CH9300762011623852957.pdf" reach logs and run names.
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]{1,4}){3,8}(?![A-Za-z0-9])")
+# AHV/AVS numbers (Swiss social security): 756.1234.5678.97, with spaces, or 7561234567897.
+_AHV = re.compile(r"(?<!\d)756(?:[. \u00a0]?\d{4}){2}[. \u00a0]?\d{2}(?!\d)")
+# In file names also: long digit runs (account, card and phone numbers; a date like
+# 20260301 is shorter and stays) and token-like runs of letters mixed with digits.
+_LONG_DIGITS = re.compile(r"\d{9,}")
+_TOKEN_LIKE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z0-9]{16,}")
 # Amounts: 1'234.50, 1’234.50, 1 234.50, 1.234,50, 1234.50, 12.– (two decimals or a dash).
 _AMOUNT = re.compile(
     r"(?<![\w.,’'])(?:\d{1,3}(?:[’' \u00a0\u202f.,]\d{3})+|\d+)(?:[.,]\d{2}|\.[–-])(?![.,]?\d)"
@@ -30,10 +38,13 @@ _SECRET_WORDS = re.compile(
 )
 
 MAX_REASON = 300
+# A run name shows this much of a file name (its extension kept), after redaction.
+RUN_NAME_FILENAME_CHARS = 40
 
 
 def redact(text: str) -> str:
-    """The text with IBANs, amounts, quoted SQL parameters and secrets masked."""
+    """The text with IBANs, AHV numbers, amounts, quoted SQL parameters and secrets
+    masked."""
     if not text:
         return text
     text = _SQL_PARAMETERS.sub("[parameters: hidden]", text)
@@ -41,7 +52,26 @@ def redact(text: str) -> str:
     text = _URL_PASSWORD.sub(r"\1***@", text)
     text = _SECRET_WORDS.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     text = _IBAN.sub("<iban>", text)
+    text = _AHV.sub("<ahv>", text)  # before amounts: "756.1234.5678.97" has a ".97"
     return _AMOUNT.sub("<amount>", text)
+
+
+def redact_filename(name: str) -> str:
+    """A file name as logs and run names may show it: `redact`, and no long digit runs or
+    token-like strings (a sender may name a file after an account, a card or a secret)."""
+    text = redact(name)
+    text = _TOKEN_LIKE.sub("<token>", text)
+    return _LONG_DIGITS.sub("<number>", text)
+
+
+def run_filename(name: str, limit: int = RUN_NAME_FILENAME_CHARS) -> str:
+    """The redacted file name, shortened to `limit` characters keeping its extension."""
+    text = " ".join(redact_filename(name).split())
+    if len(text) <= limit:
+        return text
+    stem, dot, ext = text.rpartition(".")
+    suffix = f"{dot}{ext}" if dot and stem and len(ext) <= 10 else ""
+    return text[: limit - len(suffix) - 1].rstrip() + "…" + suffix
 
 
 def short_reason(text: str | None) -> str:

@@ -32,8 +32,13 @@ setup_app = typer.Typer(
 policy_app = typer.Typer(
     help="Division of labour between client and fiduciary.", no_args_is_help=True
 )
+users_app = typer.Typer(
+    help="Users: list them, disable one at once (token, password and sessions stop), enable.",
+    no_args_is_help=True,
+)
 app.add_typer(setup_app, name="setup")
 app.add_typer(policy_app, name="policy")
+app.add_typer(users_app, name="users")
 
 console = Console(stderr=True)
 out = Console()
@@ -70,7 +75,13 @@ def setup_load(
     except yaml.YAMLError as exc:
         fail(f"{file} is not valid YAML/JSON: {exc}")
     except ValidationError as exc:
-        fail(f"{file} does not describe master data:\n{exc}")
+        # Each problem by where it is and what is wrong, without the entry's values:
+        # pydantic would print them, passwords and tokens included.
+        problems = "\n".join(
+            f"  {'.'.join(str(part) for part in error['loc']) or 'file'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+        fail(f"{file} does not describe master data:\n{problems}")
     try:
         with _runtime().db.session() as session:
             summary = load_master_data(session, data)
@@ -79,6 +90,11 @@ def setup_load(
     out.print(
         f"loaded {summary['clients']} clients, {summary['users']} users, "
         f"{summary['suppliers']} suppliers, {summary['staff']} staff for {data.fiduciary.name}"
+        + (
+            f"; disabled {summary['disabled']} users no longer listed"
+            if summary.get("disabled")
+            else ""
+        )
     )
 
 
@@ -348,6 +364,40 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command()
+def reread(
+    document_id: Annotated[int, typer.Argument(help="The document's id.")],
+    by: Annotated[
+        str | None, typer.Option(help="Who asks (kept on the tasks it closes); default: you.")
+    ] = None,
+) -> None:
+    """Read a document again from scratch: forget the stored reading of its bytes and
+    put it back to `received` (refused when it has a posted booking)."""
+    import getpass
+
+    from storage.documents import RereadRefused, reread_document
+
+    who = by or getpass.getuser() or "staff"
+    try:
+        with _runtime().db.session() as session:
+            done = reread_document(session, document_id, who)
+    except RereadRefused as exc:
+        fail(str(exc))
+    what = f"document {done.document_id} ({done.client_id}, {done.filename})"
+    out.print(f"{what}, was {done.previous_state}:")
+    out.print(f"  forgot {done.readings_dropped} stored reading(s) of its bytes")
+    if done.tasks_closed:
+        ids = ", ".join(f"#{i}" for i in done.tasks_closed)
+        out.print(f"  closed the earlier reading's open task(s) {ids}")
+    if done.drafts_removed:
+        ids = ", ".join(f"#{i}" for i in done.drafts_removed)
+        out.print(f"  removed its never-posted booking(s) {ids}")
+    out.print(
+        "  back to received: the next process-inbox sweep reads it again "
+        "(`fiduflow serve` runs one every 5 minutes)"
+    )
+
+
 @app.command("settings")
 def show_settings() -> None:
     """Every setting (environment variable FIDUFLOW_<NAME>), its value and default."""
@@ -411,6 +461,60 @@ def policy_show(client: str) -> None:
     for activity, phases in found.policy.table().items():
         table.add_row(activity.value, *(phases[p].value for p in Phase))
     out.print(table)
+
+
+# --- users -------------------------------------------------------------------------
+
+
+def _operator() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in a container: still say it was done by hand
+        return "operator"
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user, staff first, with access and whether (and by whom) they are disabled."""
+    from storage.accounts import list_accounts
+
+    with _runtime().db.session() as session:
+        accounts = list_accounts(session)
+    table = Table()
+    for column in ("user", "client", "access", "disabled"):
+        table.add_column(column)
+    for a in accounts:
+        disabled = f"{a.disabled_at:%Y-%m-%d %H:%M} by {a.disabled_by}" if a.disabled_at else ""
+        table.add_row(a.username, a.client_id or "(staff)", a.access, disabled)
+    out.print(table)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable USERNAME: API token, password and web sessions stop working at once."""
+    from storage.accounts import UnknownUser, disable_user
+
+    try:
+        with _runtime().db.session() as session:
+            changed = disable_user(session, username, by=_operator())
+    except UnknownUser as exc:
+        fail(str(exc))
+    out.print(f"{username}: disabled" if changed else f"{username}: was already disabled")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable USERNAME again (their old sessions stay ended; they log in anew)."""
+    from storage.accounts import UnknownUser, enable_user
+
+    try:
+        with _runtime().db.session() as session:
+            changed = enable_user(session, username)
+    except UnknownUser as exc:
+        fail(str(exc))
+    out.print(f"{username}: enabled" if changed else f"{username}: was not disabled")
 
 
 # --- serve -------------------------------------------------------------------------

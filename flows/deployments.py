@@ -66,7 +66,8 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         name="export-bookings",
         entrypoint="flows/export_bookings.py:export_bookings",
-        description="Nightly: write each client's booked output files per period.",
+        description="Nightly: write each client's bookings posted since its last export "
+        "(by seq) as CSV and JSON Lines.",
         cron="30 1 * * *",
     ),
 )

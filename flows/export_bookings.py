@@ -1,36 +1,57 @@
-"""`export-bookings`: each client's posted bookings of a period, as CSV and JSON Lines,
-written to the object store.
+"""`export-bookings`: each client's bookings posted since its last export, as CSV and
+JSON Lines, written to the object store.
 
-    exports/<client>/<first day>_<last day>/bookings.csv     one row per booking line
-    exports/<client>/<first day>_<last day>/bookings.jsonl   one booking per line
+Exports go by posting sequence, not by date (DESIGN.md, "Rules of the house"): per client
+a watermark, the `counters` row `export:<client>`, holds the last `seq` exported. A run
+writes every booking of the client posted with a higher `seq` — an invoice dated a year
+ago and posted today, reversals (posted bookings with a `seq` of their own) — so each
+posted booking is in exactly one export, with its booking date:
 
-A period's files are rewritten whole on every run, in sequence order, so running it twice
-gives the same bytes and a late posting (an invoice dated last month, posted today) is in
-the next night's file. Bookings count in the period of their booking date; reversed ones
-stay in (with status `reversed`), next to their reversal — the file is the ledger as
-posted. Without parameters (the nightly schedule) it writes the month of yesterday and
-the month before it, in Europe/Zurich time.
+    exports/<client>/<first seq>/bookings.csv      one row per booking line
+    exports/<client>/<first seq>/bookings.jsonl    one booking per line
+
+(`<first seq>`: the export's lowest `seq`, 12 digits, so the names sort in posting
+order.) A client with nothing new gets no files. Per client it is one transaction: lock
+the watermark, select, write both files, then advance the watermark to the export's last
+`seq` — only once the object store has taken both files. A write or commit that fails
+leaves the watermark where it was, and the next run writes those bookings again under the
+same name (the lowest new `seq` cannot change: numbers are handed out in commit order),
+so a repeated export replaces its own files and no booking is ever in two of them.
+
+A file shows each booking as it was when exported: one reversed later stays `posted` in
+its export, and the reversal comes in a later one (as `GET /api/v1/bookings?after=`
+shows them).
 """
 
 import csv
 import io
 import json
-import re
-from calendar import monthrange
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+import logging
 
 from prefect import flow
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from domain.csv_cells import SafeCsvWriter
 from domain.records import BookingView
 from flows.runtime import get_runtime
-from storage.bookings import booking_view, bookings_for_period
+from storage.bookings import booking_view, lock_export_watermark, posted_since
 from storage.masterdata import get_client, list_clients
 from storage.objects import ObjectStore
 
-ZURICH = ZoneInfo("Europe/Zurich")
+log = logging.getLogger("fiduflow.export")
+
+
+def _logger():  # type: ignore[no-untyped-def]
+    """The Prefect run logger inside the flow (shown in the UI), else ours."""
+    try:
+        from prefect.logging import get_run_logger
+
+        return get_run_logger()
+    except Exception:
+        return log
+
+
 CSV_COLUMNS = (
     "seq",
     "booking_id",
@@ -51,49 +72,20 @@ CSV_COLUMNS = (
 
 
 class ExportResult(BaseModel):
+    """One export written: a client's bookings with `first_seq` <= seq <= `last_seq`."""
+
     client_id: str
-    start: date
-    end: date
+    first_seq: int
+    last_seq: int
     bookings: int
     lines: int
     csv_key: str
     jsonl_key: str
 
 
-def parse_period(period: str) -> tuple[date, date]:
-    """`2026-03` (month), `2026-Q1` (quarter), `2026` (year) or `2026-03-01..2026-03-31`."""
-    text = period.strip()
-    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})\.\.(\d{4})-(\d{2})-(\d{2})", text):
-        start = date(int(m[1]), int(m[2]), int(m[3]))
-        end = date(int(m[4]), int(m[5]), int(m[6]))
-    elif m := re.fullmatch(r"(\d{4})-(\d{1,2})", text):
-        year, month = int(m[1]), int(m[2])
-        start, end = date(year, month, 1), date(year, month, monthrange(year, month)[1])
-    elif m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", text):
-        year, quarter = int(m[1]), int(m[2])
-        first = 3 * quarter - 2
-        start = date(year, first, 1)
-        end = date(year, first + 2, monthrange(year, first + 2)[1])
-    elif re.fullmatch(r"\d{4}", text):
-        start, end = date(int(text), 1, 1), date(int(text), 12, 31)
-    else:
-        raise ValueError(f"period {period!r}: use 2026-03, 2026-Q1, 2026 or 2026-03-01..2026-03-31")
-    if end < start:
-        raise ValueError(f"period {period!r} ends before it starts")
-    return start, end
-
-
-def default_periods(today: date) -> list[tuple[date, date]]:
-    """The month of yesterday and the month before it (late postings land in both)."""
-    yesterday = today - timedelta(days=1)
-    this = parse_period(f"{yesterday.year}-{yesterday.month:02d}")
-    before = this[0] - timedelta(days=1)
-    return [parse_period(f"{before.year}-{before.month:02d}"), this]
-
-
 def render_csv(views: list[BookingView]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(csv.writer(out, lineterminator="\n"))  # no formulas (OWASP)
     writer.writerow(CSV_COLUMNS)
     for view in views:
         for number, line in enumerate(view.lines, start=1):
@@ -126,30 +118,33 @@ def render_jsonl(views: list[BookingView]) -> bytes:
     ).encode("utf-8")
 
 
-def export_key(client_id: str, start: date, end: date, suffix: str) -> str:
-    return f"exports/{client_id}/{start.isoformat()}_{end.isoformat()}/bookings.{suffix}"
+def export_key(client_id: str, first_seq: int, suffix: str) -> str:
+    return f"exports/{client_id}/{first_seq:012d}/bookings.{suffix}"
 
 
-def export_client_period(
-    session: Session,
-    store: ObjectStore,
-    client_id: str,
-    start: date,
-    end: date,
-    base_url: str = "",
-) -> ExportResult:
-    """Write one client's period; the files are complete and in sequence order."""
+def export_client(
+    session: Session, store: ObjectStore, client_id: str, base_url: str = ""
+) -> ExportResult | None:
+    """Write what the client posted since its last export and advance its watermark, in
+    the caller's transaction (committed by the caller); None when nothing is new."""
+    watermark = lock_export_watermark(session, client_id)
     views = [
-        booking_view(row, base_url) for row in bookings_for_period(session, client_id, start, end)
+        booking_view(row, base_url) for row in posted_since(session, client_id, watermark.value)
     ]
-    csv_key = export_key(client_id, start, end, "csv")
-    jsonl_key = export_key(client_id, start, end, "jsonl")
+    if not views:
+        return None
+    first, last = views[0].seq, views[-1].seq
+    assert first is not None and last is not None
+    csv_key = export_key(client_id, first, "csv")
+    jsonl_key = export_key(client_id, first, "jsonl")
     store.put_file(csv_key, render_csv(views), "text/csv; charset=utf-8")
     store.put_file(jsonl_key, render_jsonl(views), "application/x-ndjson")
+    watermark.value = last  # only now: both files are in the store
+    session.flush()
     return ExportResult(
         client_id=client_id,
-        start=start,
-        end=end,
+        first_seq=first,
+        last_seq=last,
         bookings=len(views),
         lines=sum(len(v.lines) for v in views),
         csv_key=csv_key,
@@ -157,11 +152,14 @@ def export_client_period(
     )
 
 
-def run_export(period: str | None = None, client_id: str | None = None) -> list[ExportResult]:
+def run_export(client_id: str | None = None) -> list[ExportResult]:
+    """Export every client (or one) as far as it has posted; the exports written.
+
+    Each client in a transaction of its own: one whose export fails (the object store
+    refused a file) keeps its watermark and is tried again next run, the others' exports
+    stand; the run then fails naming it."""
     runtime = get_runtime()
-    periods = [parse_period(period)] if period else default_periods(datetime.now(ZURICH).date())
     base_url = (runtime.settings.public_url or "").rstrip("/")
-    results: list[ExportResult] = []
     with runtime.db.session() as session:
         if client_id is not None:
             if get_client(session, client_id) is None:
@@ -169,18 +167,36 @@ def run_export(period: str | None = None, client_id: str | None = None) -> list[
             client_ids = [client_id]
         else:
             client_ids = [c.id for c in list_clients(session)]
-        for cid in client_ids:
-            for start, end in periods:
-                results.append(
-                    export_client_period(session, runtime.store, cid, start, end, base_url)
-                )
+    logger = _logger()
+    results: list[ExportResult] = []
+    failed: list[str] = []
+    for cid in client_ids:
+        try:
+            with runtime.db.session() as session:
+                result = export_client(session, runtime.store, cid, base_url)
+        except Exception as exc:
+            logger.error("export of client %s failed (%s); next run tries again", cid, exc)
+            failed.append(f"{cid} ({exc.__class__.__name__}: {exc})")
+            continue
+        if result is None:
+            logger.info("client %s: nothing posted since its last export", cid)
+        else:
+            logger.info(
+                "client %s: %s bookings (seq %s-%s) to %s",
+                cid,
+                result.bookings,
+                result.first_seq,
+                result.last_seq,
+                result.csv_key,
+            )
+            results.append(result)
+    if failed:
+        raise RuntimeError(f"export failed for {', '.join(failed)}")
     return results
 
 
 @flow(name="export-bookings")
-async def export_bookings(
-    period: str | None = None, client_id: str | None = None
-) -> list[ExportResult]:
-    """Write each client's posted bookings of the period (default: this and last month)
-    as CSV and JSON Lines into the object store."""
-    return run_export(period, client_id)
+async def export_bookings(client_id: str | None = None) -> list[ExportResult]:
+    """Write each client's bookings posted since its last export (or one client's) as
+    CSV and JSON Lines into the object store; a client with nothing new gets no files."""
+    return run_export(client_id)

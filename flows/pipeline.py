@@ -26,7 +26,7 @@ from sqlalchemy import update
 
 from domain.enums import DocumentState
 from flows import steps
-from flows.artifacts import install_log_redaction
+from flows.artifacts import install_log_redaction, redact_filename
 from flows.runtime import get_runtime
 from storage import documents as documents_repo
 from storage.tables import DocumentRow, utcnow
@@ -262,7 +262,7 @@ def _process_claimed(
         logging.INFO if attempts > 1 else logging.DEBUG,
         "processing document %s (%s) of client %s, attempt %s",
         job.document_id,
-        job.filename,
+        redact_filename(job.filename),
         job.client_id,
         attempts,
     )
@@ -292,7 +292,7 @@ def _process_claimed(
     logger.info(
         "document %s (%s) of client %s: %s%s%s",
         job.document_id,
-        job.filename,
+        redact_filename(job.filename),
         job.client_id,
         outcome.state.value,
         f" as {outcome.doc_type}" if outcome.doc_type else "",
@@ -309,25 +309,26 @@ def _attempts(document_id: int) -> int:
 
 def reader_for(data: bytes, sha256: str) -> Any:
     """The read step as it should run for these bytes: under the `ocr` tag (a Prefect tag
-    concurrency limit, so a flood of scans cannot take every worker slot) and with a time
-    limit sized to the pages when they need OCR; plain otherwise (text layer, XML, or a
-    reading cached by content hash)."""
+    concurrency limit, so a flood of scans cannot take every worker slot) when they need
+    OCR; plain otherwise (text layer, XML, or a reading cached by content hash).
+
+    No Prefect `timeout_seconds`: the step runs on a worker thread, where Prefect cannot
+    interrupt it (it says so in a warning, and would only fail a reading that already
+    finished). The reader keeps its own limits, which stop the worker processes doing
+    the work: per page, per PDF parse, and per document (`ocr_document_timeout_s`, the
+    pages' OCR time added up; `ocr_max_pages`)."""
     from extractors.probe import ocr_pages
 
     if _cached(sha256):  # one query; the probe is a round trip to a parse worker
         return steps.read_document
-    pages = ocr_pages(data)
-    if pages == 0:
+    if ocr_pages(data) == 0:
         return steps.read_document
-    settings = get_runtime().settings
-    per_page = settings.ocr_page_timeout_s / max(1, min(settings.ocr_processes, pages))
-    limit = settings.parse_timeout_s + per_page * pages + 60
-    return steps.read_document.with_options(tags={OCR_TAG}, timeout_seconds=limit)
+    return steps.read_document.with_options(tags={OCR_TAG})
 
 
 def _cached(sha256: str) -> bool:
     with get_runtime().db.session() as session:
-        return documents_repo.cached_reading(session, sha256, steps.READER_VERSION) is not None
+        return steps.cached_reading(session, sha256) is not None
 
 
 def tag_document_run(doc_type: str, attempts: int = 3) -> None:

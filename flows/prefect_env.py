@@ -4,9 +4,17 @@ Embedded default: Prefect's home is DATA_DIR/prefect, and `fiduflow serve` start
 Prefect's local server and records its address in DATA_DIR/prefect/api-url, so that
 other `fiduflow` commands on the same machine report to the same server (their runs
 show in the same UI). An explicit PREFECT_API_URL always wins.
+
+Prefect's API starts any deployment with any parameters, so the local server listens on
+loopback only and asks for a login (Prefect's basic auth,
+PREFECT_SERVER_API_AUTH_STRING): a random one made at the first start and kept in
+DATA_DIR/prefect/api-auth (readable by its owner only), which every `fiduflow` command
+using the recorded server passes on as PREFECT_API_AUTH_STRING. The UI asks for it too.
 """
 
 import os
+import secrets
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -20,6 +28,78 @@ def prefect_home() -> Path:
 
 def recorded_api_url_file() -> Path:
     return prefect_home() / "api-url"
+
+
+def auth_file() -> Path:
+    return prefect_home() / "api-auth"
+
+
+# `fiduflow serve`'s own Prefect server: reachable from this machine only.
+LOCAL_SERVER_HOST = "127.0.0.1"
+
+
+def local_server_command(port: int) -> list[str]:
+    """The command line of `fiduflow serve`'s own Prefect server."""
+    return [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        LOCAL_SERVER_HOST,
+        "--port",
+        str(port),
+    ]
+
+
+def local_server_env(port: int, auth: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of `fiduflow serve`'s own Prefect server: SERVER_SETTINGS, its home,
+    its address, and the login it asks every client for."""
+    url = f"http://{LOCAL_SERVER_HOST}:{port}/api"
+    env = server_env(base)
+    env.update(
+        PREFECT_HOME=str(prefect_home()),
+        # The UI asks the API at PREFECT_UI_API_URL; its default assumes port 4200.
+        PREFECT_UI_API_URL=url,
+        PREFECT_SERVER_API_HOST=LOCAL_SERVER_HOST,
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_SERVER_API_AUTH_STRING=auth,
+    )
+    return env
+
+
+def local_auth() -> str:
+    """The login of the local server: PREFECT_API_AUTH_STRING when set, else the one kept
+    in DATA_DIR/prefect/api-auth, made (random, owner-only file) when there is none."""
+    explicit = os.environ.get("PREFECT_API_AUTH_STRING")
+    if explicit:
+        return explicit
+    path = auth_file()
+    try:
+        kept = path.read_text().strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = f"fiduflow:{secrets.token_urlsafe(24)}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def _use_local_auth() -> None:
+    """Log in to the recorded local server with the login it was started with."""
+    if os.environ.get("PREFECT_API_AUTH_STRING"):
+        return
+    try:
+        kept = auth_file().read_text().strip()
+    except OSError:
+        return
+    if kept:
+        os.environ["PREFECT_API_AUTH_STRING"] = kept
 
 
 # What fiduflow asks of Prefect's server (its own local one, the benchmark's, the tests'; the
@@ -69,6 +149,7 @@ def _api_url() -> str | None:
         url = recorded.read_text().strip()
         if url and healthy(url):
             os.environ["PREFECT_API_URL"] = url
+            _use_local_auth()
             return url
     return None
 
@@ -109,10 +190,14 @@ WORK_POOL = "fiduflow"
 
 
 def _client(api_url: str | None) -> Any:
-    """A synchronous Prefect client: of `api_url`, or of the current settings."""
+    """A synchronous Prefect client: of `api_url`, or of the current settings (both with
+    the login of PREFECT_API_AUTH_STRING, if any)."""
     from prefect.client.orchestration import SyncPrefectClient, get_client
+    from prefect.settings import PREFECT_API_AUTH_STRING
 
-    return SyncPrefectClient(api_url) if api_url else get_client(sync_client=True)
+    if api_url:
+        return SyncPrefectClient(api_url, auth_string=PREFECT_API_AUTH_STRING.value())
+    return get_client(sync_client=True)
 
 
 def ensure_ocr_limit(limit: int | None = None, api_url: str | None = None) -> int:

@@ -7,6 +7,7 @@ end of every run (measured, DESIGN.md); an async flow costs ~0.2 s.
 from prefect import flow
 from prefect.runtime import flow_run
 
+from flows.artifacts import run_filename
 from flows.pipeline import process_one
 from flows.runtime import get_runtime
 from flows.steps import Outcome
@@ -20,10 +21,16 @@ def run_name() -> str:
         with get_runtime().db.session() as session:
             row = session.get(DocumentRow, int(document_id))
             if row is not None:
-                return f"{row.client_id}-{row.id}-{row.filename}"[:200]
+                return document_run_name(row.client_id, row.id, row.filename)
     except Exception:  # noqa: S110 - a name is not worth failing a run for
         pass
     return f"document-{document_id}"
+
+
+def document_run_name(client_id: str, document_id: int, filename: str) -> str:
+    """Run names are shown to everyone who sees Prefect, and kept: the file name in one is
+    redacted (a sender may name a file after an IBAN, an AHV number or a token) and short."""
+    return f"{client_id}-{document_id}-{run_filename(filename)}"
 
 
 @flow(name="process-document", flow_run_name=run_name, log_prints=False)

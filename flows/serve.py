@@ -1,7 +1,8 @@
 """`fiduflow serve`: everything of the embedded default in one process.
 
 1. Prefect: use PREFECT_API_URL if set, else start Prefect's local server (SQLite, under
-   DATA_DIR/prefect) and record its address for the other `fiduflow` commands.
+   DATA_DIR/prefect; on 127.0.0.1 only, with a login kept in DATA_DIR/prefect/api-auth —
+   flows/prefect_env.py) and record its address for the other `fiduflow` commands.
 2. The database schema is migrated, the object store opened.
 3. The `ocr` tag concurrency limit is set (one OCR step per core at once, whichever
    worker runs it), so a flood of scans cannot take every slot. Runs a previous serve
@@ -23,7 +24,6 @@
 import atexit
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -36,29 +36,23 @@ console = Console(stderr=True)
 
 
 def start_prefect_server(port: int) -> str:
-    url = f"http://127.0.0.1:{port}/api"
+    """Prefect's local server on loopback, asking for the login this process (and what it
+    starts) then sends as PREFECT_API_AUTH_STRING; its API URL."""
+    host = prefect_env.LOCAL_SERVER_HOST
+    url = f"http://{host}:{port}/api"
+    auth = prefect_env.local_auth()
+    os.environ["PREFECT_API_AUTH_STRING"] = auth
     if prefect_env.healthy(url):
         return url
     home = prefect_env.prefect_home()
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
-    console.print(f"starting Prefect's local server on 127.0.0.1:{port} (log: {log.name}) …")
+    console.print(f"starting Prefect's local server on {host}:{port} (log: {log.name}) …")
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        prefect_env.local_server_command(port),
         stdout=log,
         stderr=subprocess.STDOUT,
-        # The UI asks the API at PREFECT_UI_API_URL; its default assumes port 4200.
-        env={**prefect_env.server_env(), "PREFECT_HOME": str(home), "PREFECT_UI_API_URL": url},
+        env=prefect_env.local_server_env(port, auth),
     )
     atexit.register(_stop, process)
     deadline = time.monotonic() + 120
@@ -107,6 +101,8 @@ def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[st
 
 
 def serve_all() -> None:
+    # No server named: our own local one (started now, or still running from before).
+    local_server = not os.environ.get("PREFECT_API_URL")
     api_url = prefect_env.configure()
     if api_url is None:
         from domain.settings import get_settings
@@ -149,6 +145,8 @@ def serve_all() -> None:
     for line in lines:
         console.print(line)
     console.print(f"  Prefect   {ui}")
+    if local_server:
+        console.print(f"            (the UI asks for the login in {prefect_env.auth_file()})")
     console.print(
         f"            {len(deployments) + len(IN_PROCESS)} deployments: "
         + ", ".join([*IN_PROCESS, *(d.name for d in deployments)])

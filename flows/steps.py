@@ -3,7 +3,8 @@
 Each step is a thin wrapper: the logic lives in `extractors/` and `routing/` (pure) and
 `storage/` (persistence). Transient failures (object store, database) are retried with
 backoff; bad input is not an exception at all (it is an `Extraction.error`), so it is
-never retried.
+never retried. A reading that stopped because our own reader process died
+(`ReaderInterrupted`) is transient like them: retried, never taken for the file's error.
 """
 
 from datetime import timedelta
@@ -26,6 +27,7 @@ from domain.records import (
     SupplierMatch,
     TaskDraft,
 )
+from extractors.errors import ReaderInterrupted
 from extractors.reading import Classification, Reading
 from flows.runtime import get_runtime
 from routing.decide import decide, demote_to_duplicate
@@ -44,7 +46,13 @@ from storage.tasks import create_task
 
 # Bump when reading changes in a way that should not reuse cached readings.
 READER_VERSION = "1"
-TRANSIENT = (ObjectStoreUnavailable, DatabaseUnavailable, OperationalError, PoolTimeout)
+TRANSIENT = (
+    ObjectStoreUnavailable,
+    DatabaseUnavailable,
+    OperationalError,
+    PoolTimeout,
+    ReaderInterrupted,
+)
 
 
 def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -102,17 +110,35 @@ def load_original(sha256: str) -> bytes:
     return get_runtime().store.get_original(sha256)
 
 
+def cached_reading(session: Any, sha256: str) -> Reading | None:
+    """The good reading stored for these bytes, if any. A stored failure (written before
+    failures stopped being cached) counts as none: it is read again."""
+    data = documents_repo.cached_reading(session, sha256, READER_VERSION)
+    if data is None or data.get("error"):
+        return None
+    return Reading.model_validate(data)
+
+
 @task(name="read-document", **RETRYING)
 def read_document(sha256: str, data: bytes, filename: str) -> Reading:
     """Text layer, OCR, QR-bill or e-invoice XML. Readings are cached by content hash:
-    the same bytes are never OCR'd twice, whichever client sent them."""
+    the same bytes are never OCR'd twice, whichever client sent them.
+
+    Only readings without an error are cached. A failure is either ours (a worker that
+    was killed, a time limit hit while the machine was busy, OCR not installed) and
+    would be wrong for the next try, or the file's (encrypted, corrupt, empty, too
+    large), which is found again in milliseconds; telling the two apart for every kind
+    is guesswork, and a cached failure would outlive the retry meant to fix it and make
+    the same bytes from another client unreadable at once. So: never cache a failure.
+    A worker killed mid-read raises `ReaderInterrupted` (TRANSIENT): this step is
+    retried, then the document (`fail_or_retry`)."""
     db = get_runtime().db
     with db.session() as session:
-        cached = documents_repo.cached_reading(session, sha256, READER_VERSION)
+        cached = cached_reading(session, sha256)
     if cached is not None:
-        return Reading.model_validate(cached)
+        return cached
     reading = extractors.read(data, filename)
-    if reading.error is None or reading.error.kind.value != "timeout":
+    if reading.error is None:
         with db.session() as session:
             documents_repo.cache_reading(
                 session, sha256, READER_VERSION, reading.model_dump(mode="json")

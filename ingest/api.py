@@ -5,7 +5,8 @@ only its own client — another client's ids answer 404, exactly like missing on
 staff token sees every client (`?client=ID` narrows). Errors are JSON
 `{"detail": "<what to do>"}`, never a stack trace; storage down → 503 with Retry-After.
 The client of an upload comes from the token only: body fields such as `client_id`,
-`state` or `sha256` are not parameters, so they are ignored.
+`state` or `sha256` are not parameters, so they are ignored. Wrong tokens are counted
+per address: after 20 in 15 minutes, 429 with Retry-After (ingest/login_throttle.py).
 
 Access (`storage.scope.Scope`): company users read their client's documents and tasks
 (payslips only where the client allows it) and the booked output; employee access is
@@ -29,6 +30,7 @@ from fastapi import (
     Form,
     Header,
     HTTPException,
+    Path,
     Query,
     Request,
     Response,
@@ -42,10 +44,20 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette import types as asgi
 
-from domain.enums import Access, Channel, DocumentClass, DocumentState, PaymentMethod, TaskStatus
+from domain.enums import (
+    Access,
+    Channel,
+    DocumentClass,
+    DocumentState,
+    MediaType,
+    PaymentMethod,
+    TaskStatus,
+)
 from domain.records import BookingView, DocumentView, TaskView, User
 from domain.settings import Settings
-from ingest.auth import SessionCodec, session_key, user_from_token
+from ingest.auth import SessionCodec, client_address, session_key, token_hint, user_from_token
+from ingest.docs import mount_docs
+from ingest.http_guard import guarded_protocol
 from ingest.intake import ProcessingQueue, RequestProcessing, StorageUnavailable, Submission
 from ingest.uploads import (
     MULTIPART_OVERHEAD,
@@ -96,8 +108,27 @@ def current_user(
             "authentication needed: send the header 'Authorization: Bearer <your API token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = user_from_token(services(request).db, credentials.credentials)
+    svc = services(request)
+    address = client_address(request)
+    wait = svc.tokens.retry_after(address)
+    if wait is not None:
+        # Checked before the token: while paused, even a right guess teaches nothing.
+        log.debug("API request from %s refused: too many wrong tokens", address)
+        raise HTTPException(
+            429,
+            f"too many wrong API tokens from your address; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    user = user_from_token(svc.db, credentials.credentials)
     if user is None:
+        svc.tokens.failed(address)
+        log.warning(
+            # Worded so that the log redaction (flows.artifacts) keeps the fingerprint:
+            # it masks whatever follows "token " as a secret.
+            "API request from %s refused: unknown token; fingerprint %s",
+            address,
+            token_hint(credentials.credentials),
+        )
         raise HTTPException(
             401,
             "this API token is unknown or was revoked; ask your fiduciary for a new one",
@@ -108,6 +139,13 @@ def current_user(
 
 CurrentUser = Annotated[User, Depends(current_user)]
 Svc = Annotated[Services, Depends(services)]
+
+# A number no id column can hold is no id at all and must not reach a query (SQLite raises
+# OverflowError beyond 64 bits, PostgreSQL a DataError beyond its column's type): 422 says
+# so. Ids are INTEGER columns (32-bit in PostgreSQL); the bookings' seq is a BIGINT.
+MAX_ID = 2**31 - 1
+MAX_SEQ = 2**63 - 1
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="The object's id")]
 
 
 def require_bookkeeping(user: User) -> None:
@@ -131,6 +169,7 @@ class ErrorBody(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or unknown token"},
     404: {"model": ErrorBody, "description": "No such object for this token"},
+    429: {"model": ErrorBody, "description": "Too many wrong tokens from this address"},
     503: {"model": ErrorBody, "description": "Storage unavailable; retry after Retry-After"},
 }
 
@@ -206,7 +245,9 @@ def list_documents(
     client: Annotated[str | None, Query(description="Staff only: one client's documents")] = None,
     state: Annotated[DocumentState | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(description="Only ids below this (paging)")] = None,
+    before: Annotated[
+        int | None, Query(le=MAX_ID, description="Only ids below this (paging)")
+    ] = None,
 ) -> list[DocumentView]:
     """Newest first. Page with `?before=<smallest id you have>`."""
     scope = Scope.of(user).narrowed(client)
@@ -218,7 +259,7 @@ def list_documents(
 
 
 @router.get("/documents/{document_id}", response_model=DocumentView, responses=ERRORS)
-def get_document(document_id: int, user: CurrentUser, svc: Svc) -> DocumentView:
+def get_document(document_id: ObjectId, user: CurrentUser, svc: Svc) -> DocumentView:
     with svc.db.session() as session:
         scope = Scope.of(user)
         row = documents_repo.get_document_row(session, scope, document_id)
@@ -232,7 +273,7 @@ def get_document(document_id: int, user: CurrentUser, svc: Svc) -> DocumentView:
     response_class=Response,
     responses={**ERRORS, 200: {"content": {"application/pdf": {}}, "description": "The bytes"}},
 )
-def get_original(document_id: int, user: CurrentUser, svc: Svc) -> Response:
+def get_original(document_id: ObjectId, user: CurrentUser, svc: Svc) -> Response:
     """The original bytes exactly as received (checked against their SHA-256)."""
     with svc.db.session() as session:
         row = documents_repo.get_document_row(session, Scope.of(user), document_id)
@@ -248,9 +289,16 @@ def get_original(document_id: int, user: CurrentUser, svc: Svc) -> Response:
         ) from exc
     return Response(
         data,
-        media_type=media_type,
-        headers={"Content-Disposition": _content_disposition(filename)},
+        media_type=_served_type(media_type),
+        headers={"Content-Disposition": _content_disposition(display_name(filename, media_type))},
     )
+
+
+def _served_type(media_type: str) -> str:
+    """The stored (sniffed) type; anything else — a row from before the sniffer knew better
+    — as opaque bytes, so no original is ever served as a page (text/html) or a script."""
+    known = {m.value for m in MediaType}
+    return media_type if media_type in known else "application/octet-stream"
 
 
 def _content_disposition(filename: str) -> str:
@@ -275,7 +323,7 @@ def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskView, responses=ERRORS)
-def get_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
+def get_task(task_id: ObjectId, user: CurrentUser, svc: Svc) -> TaskView:
     with svc.db.session() as session:
         row = tasks_repo.get_task(session, Scope.of(user), task_id)
         if row is None:
@@ -288,7 +336,7 @@ def get_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
     response_model=TaskView,
     responses={**ERRORS, 403: {"model": ErrorBody, "description": "Not yours to complete"}},
 )
-def complete_task(task_id: int, user: CurrentUser, svc: Svc) -> TaskView:
+def complete_task(task_id: ObjectId, user: CurrentUser, svc: Svc) -> TaskView:
     """Mark done; releasing an invoice or approving an expense posts its draft booking,
     confirming bank details (staff) makes the account the supplier's."""
     try:
@@ -324,7 +372,7 @@ class Rejection(BaseModel):
         409: {"model": ErrorBody, "description": "Already completed otherwise"},
     },
 )
-def reject_task(task_id: int, body: Rejection, user: CurrentUser, svc: Svc) -> TaskView:
+def reject_task(task_id: ObjectId, body: Rejection, user: CurrentUser, svc: Svc) -> TaskView:
     """Nothing is posted: the draft is discarded, the document keeps the reason."""
     try:
         with svc.db.session() as session:
@@ -342,10 +390,9 @@ def reject_task(task_id: int, body: Rejection, user: CurrentUser, svc: Svc) -> T
 
 @router.get("/bookings", response_model=list[BookingView], responses=ERRORS)
 def list_bookings(
-    request: Request,
     user: CurrentUser,
     svc: Svc,
-    after: Annotated[int, Query(ge=0, description="Sequence number already read")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="Sequence number already read")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     client: Annotated[str | None, Query(description="Staff only: one client's bookings")] = None,
 ) -> list[BookingView]:
@@ -354,21 +401,24 @@ def list_bookings(
     scope = Scope.of(user).narrowed(client)
     with svc.db.session() as session:
         rows = bookings_repo.posted_after(session, scope, after, limit)
-        return [bookings_repo.booking_view(row, _base_url(request, svc.settings)) for row in rows]
+        return [bookings_repo.booking_view(row, _base_url(svc.settings)) for row in rows]
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingView, responses=ERRORS)
-def get_booking(request: Request, booking_id: int, user: CurrentUser, svc: Svc) -> BookingView:
+def get_booking(booking_id: ObjectId, user: CurrentUser, svc: Svc) -> BookingView:
     require_bookkeeping(user)
     with svc.db.session() as session:
         row = bookings_repo.get_booking(session, Scope.of(user), booking_id)
         if row is None:
             not_found("booking", booking_id)
-        return bookings_repo.booking_view(row, _base_url(request, svc.settings))
+        return bookings_repo.booking_view(row, _base_url(svc.settings))
 
 
-def _base_url(request: Request, settings: Settings) -> str:
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+def _base_url(settings: Settings) -> str:
+    """FIDUFLOW_PUBLIC_URL, else nothing: links are then relative (`/api/v1/documents/7`).
+    Never the request's Host header, which the caller chooses (a forged one would point a
+    script's next request, with its token, at someone else's server)."""
+    return (settings.public_url or "").rstrip("/")
 
 
 # --- health --------------------------------------------------------------------------
@@ -439,7 +489,7 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query"))
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
         problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg"))
     return JSONResponse({"detail": "; ".join(str(p) for p in problems)}, status_code=422)
 
@@ -575,6 +625,9 @@ def create_app(
             "and read posted bookings. Authenticate with `Authorization: Bearer <token>`."
         ),
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI / ReDoc from a CDN: ingest.docs serves /docs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = Services(
         db=db,
@@ -587,6 +640,7 @@ def create_app(
     app.include_router(health_router)
     app.include_router(web.router)
     web.mount_static(app)
+    mount_docs(app)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
@@ -630,8 +684,19 @@ def run_http_in_thread(app: FastAPI, settings: Settings, ready: threading.Event)
         access_log=False,
         timeout_keep_alive=15,
         timeout_graceful_shutdown=5,
-        limit_concurrency=200,
+        # Per peer: connections and the time to send headers (ingest/http_guard.py); the
+        # global limit is far above one peer's share, so one peer cannot make it 503.
+        http=guarded_protocol(
+            settings.http_connections_per_peer,
+            settings.http_header_timeout_s,
+            exempt=list(settings.trusted_proxies),
+        ),
+        limit_concurrency=settings.http_max_connections,
         server_header=False,
+        # X-Forwarded-For only from FIDUFLOW_TRUSTED_PROXIES (uvicorn's default believes
+        # any local peer, so anyone on this host could pick the address the throttle sees).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="http-intake", daemon=True)

@@ -28,6 +28,18 @@ DEFAULT_EXTENSIONS: dict[MediaType, str] = {
     MediaType.HEIC: "heic",
     MediaType.XML: "xml",
 }
+# Extensions that name each type truthfully (compared without case). Any other extension
+# on a file of that type is kept as part of the stem and the type's own is added:
+# `setup.exe` holding a PDF becomes `setup.exe.pdf`, so no download opens as a program or
+# a web page. Appended rather than replaced, so "Rechnung 2026.03" loses nothing.
+TYPE_EXTENSIONS: dict[MediaType, frozenset[str]] = {
+    MediaType.PDF: frozenset({"pdf"}),
+    MediaType.JPEG: frozenset({"jpg", "jpeg", "jpe", "jfif"}),
+    MediaType.PNG: frozenset({"png"}),
+    MediaType.TIFF: frozenset({"tif", "tiff"}),
+    MediaType.HEIC: frozenset({"heic", "heif", "hif"}),
+    MediaType.XML: frozenset({"xml"}),
+}
 _FALLBACK_STEM = "document"
 
 # Unicode categories removed outright: format characters (bidi overrides U+202A–U+202E and
@@ -47,14 +59,15 @@ def safe_filename(name: str | None, *, media_type: MediaType | None = None) -> s
     Rules, in order: keep only the last path component (``/`` and ``\\``, drive letters),
     drop control/format/bidi characters, normalise to NFC, replace characters Windows
     forbids, collapse whitespace, strip leading/trailing dots and spaces, cap at
-    150 characters keeping the extension, and — when there is no extension and the
-    media type is known — add the type's extension. Empty → ``document.<ext>``.
+    150 characters keeping the extension, and — when the media type is known and the
+    name does not end in one of its extensions — add the type's extension (`setup.exe`
+    → `setup.exe.pdf`). Empty → ``document.<ext>``.
     """
     ext_default = DEFAULT_EXTENSIONS.get(media_type) if media_type is not None else None
     cleaned = _clean(name if isinstance(name, str) else "")
     stem, ext = _split_extension(cleaned)
-    if not ext and stem and ext_default:
-        ext = ext_default
+    if ext_default and stem and ext.lower() not in TYPE_EXTENSIONS[media_type]:  # type: ignore[index]
+        stem, ext = cleaned, ext_default
     if not stem:
         stem = _FALLBACK_STEM
         ext = ext or ext_default or ""

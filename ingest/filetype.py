@@ -2,11 +2,18 @@
 
 `sniff` answers one of the `MediaType`s fiduflow accepts, or None (callers answer 415).
 Every function here is pure, never raises on any input, and does bounded work: the
-magic-number checks look at a fixed prefix, and the XML check stops at the root element.
+magic-number checks look at a fixed prefix, the XML check stops at the root element, and
+the PDF structure check reads the file's tail and one cross-reference section.
+
+A PDF is a file that starts with `%PDF-`, or one whose header comes a little later (junk
+from a scanner or gateway) *and* whose tail leads to a real cross-reference section and a
+trailer naming the document catalog — which is what a PDF reader opens. An executable or
+an HTML page that merely carries `%PDF-` in its first kilobyte (a polyglot) is not one.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 
 from lxml import etree
@@ -15,8 +22,23 @@ from domain.enums import MediaType
 
 # PDF readers (pdfium, pdf.js, Acrobat) accept the header anywhere in the first 1024 bytes,
 # and real files from some scanners and mail gateways carry a few junk bytes before it.
+# So does a polyglot (an .exe or .html with "%PDF-" in it): a late header counts only
+# when the rest is built like a PDF (`_has_pdf_structure`). Not checked by opening the file
+# with pdfium: pdfium is not thread-safe (extractors serialise it behind their own lock)
+# and a hostile file can make it allocate without bound, so extractors only run it in
+# memory-limited workers — neither fits an SMTP session or an upload request.
 _PDF_MAGIC = b"%PDF-"
 _PDF_WINDOW = 1024
+# `startxref <offset> %%EOF` is in the last bytes of a PDF (readers look at the last 1 KiB;
+# some writers pad after %%EOF, so a little more).
+_PDF_TAIL = 4096
+_STARTXREF = re.compile(rb"startxref\s+(\d{1,15})\s+%%EOF")
+# At that offset: a classic table ("xref") or an xref stream object ("12 0 obj <<").
+_XREF_TABLE = re.compile(rb"\s{0,8}xref\s")
+_XREF_STREAM = re.compile(rb"\s{0,8}\d{1,10}\s+\d{1,5}\s+obj\s*<<")
+_XREF_STREAM_TYPE = re.compile(rb"/Type\s*/XRef\b")
+_ROOT = re.compile(rb"/Root\s+\d{1,10}\s+\d{1,5}\s+R\b")
+_DICT_BYTES = 4096  # a trailer or an xref stream's dictionary is a few hundred bytes
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -83,11 +105,51 @@ def _sniff(data: bytes) -> MediaType | None:
         # A ZIP whose first member is a stored PDF has "%PDF-" in its first KB: it is
         # still an archive, and its members are judged one by one by `open_zip`.
         return None
-    if _PDF_MAGIC in data[:_PDF_WINDOW]:
+    if _is_pdf(data):
         return MediaType.PDF
     if _is_e_invoice_xml(data):
         return MediaType.XML
     return None
+
+
+def _is_pdf(data: bytes) -> bool:
+    header = data.find(_PDF_MAGIC, 0, _PDF_WINDOW)
+    if header < 0:
+        return False
+    return header == 0 or _has_pdf_structure(data, header)
+
+
+def looks_like_pdf(data: bytes) -> bool:
+    """True when `%PDF-` is in the first KiB: what a refused polyglot still shows."""
+    return _PDF_MAGIC in bytes(data[:_PDF_WINDOW])
+
+
+def _has_pdf_structure(data: bytes, header: int) -> bool:
+    """The tail's `startxref` leads to an xref section whose trailer names a /Root.
+
+    Offsets in a PDF count from its header when junk was put in front later (what pdfium
+    assumes), or from the file's first byte when the writer itself wrote the junk.
+    """
+    found = list(_STARTXREF.finditer(data, max(header, len(data) - _PDF_TAIL)))
+    if not found:
+        return False
+    last = found[-1]  # an incrementally updated file has several; the last one counts
+    offset = int(last[1])
+    return any(_xref_at(data, base + offset, last.start()) for base in (header, 0))
+
+
+def _xref_at(data: bytes, position: int, startxref: int) -> bool:
+    if not 0 <= position < startxref:
+        return False
+    if _XREF_TABLE.match(data, position):
+        # The trailer dictionary follows the table, just before `startxref`.
+        trailer = data.rfind(b"trailer", position, startxref)
+        return trailer >= 0 and _ROOT.search(data, trailer, trailer + _DICT_BYTES) is not None
+    stream = _XREF_STREAM.match(data, position)
+    if stream is None:
+        return False
+    head = data[stream.end() : stream.end() + _DICT_BYTES].split(b"stream", 1)[0]
+    return _XREF_STREAM_TYPE.search(head) is not None and _ROOT.search(head) is not None
 
 
 def _is_heif(data: bytes) -> bool:

@@ -34,7 +34,8 @@ from domain.enums import (
     TaskKind,
 )
 from domain.records import TaskDraft
-from ingest.filetype import sniff
+from ingest.filenames import safe_filename
+from ingest.filetype import looks_like_pdf, sniff
 from storage.db import Database, DatabaseUnavailable
 from storage.documents import NewDocument, Recorded, record_document
 from storage.messages import NewMessage, record_message
@@ -97,7 +98,9 @@ def check_submission(submission: Submission, max_bytes: int) -> MediaType:
     if media_type is None:
         raise IntakeRefused(
             "unsupported_type",
-            "not a PDF, JPEG, PNG, TIFF, HEIC or XML e-invoice (judged by its content)",
+            "a PDF header on a file that is not built like a PDF (judged by its content)"
+            if looks_like_pdf(submission.data)
+            else "not a PDF, JPEG, PNG, TIFF, HEIC or XML e-invoice (judged by its content)",
         )
     return media_type
 
@@ -159,7 +162,9 @@ def _new_document(s: Submission, media_type: MediaType, sha256: str) -> NewDocum
     return NewDocument(
         client_id=s.client_id,
         channel=s.channel,
-        filename=s.filename,
+        # Every channel's name ends in the type's extension (`setup.exe` → `setup.exe.pdf`):
+        # it is the name downloads are served under.
+        filename=safe_filename(s.filename, media_type=media_type),
         media_type=media_type.value,
         size=len(s.data),
         sha256=sha256,
@@ -293,7 +298,7 @@ def _record_mail(
             NewDocument(
                 client_id=client_id,
                 channel=Channel.EMAIL,
-                filename=f.filename,
+                filename=safe_filename(f.filename, media_type=f.media_type),
                 media_type=f.media_type.value,
                 size=len(f.data),
                 sha256=sha,

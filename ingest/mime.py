@@ -58,7 +58,7 @@ from email.utils import parsedate_to_datetime
 from domain.enums import MediaType
 from ingest.archives import ArchiveLimits, open_zip
 from ingest.filenames import safe_filename
-from ingest.filetype import is_zip, sniff
+from ingest.filetype import is_zip, looks_like_pdf, sniff
 
 _MIB = 1024 * 1024
 _IMAGE_TYPES = frozenset({MediaType.JPEG, MediaType.PNG, MediaType.TIFF, MediaType.HEIC})
@@ -536,7 +536,7 @@ class _Run:
             return
         media_type = sniff(data)
         if media_type is None:
-            self.skip(_safe_or_none(filename), ctype, "not a document type")
+            self.skip(_safe_or_none(filename), ctype, _not_a_document(data))
             return
         disposition = _disposition(part)
         if media_type in _IMAGE_TYPES:
@@ -765,6 +765,13 @@ def _content_id(part: Message) -> str | None:
 
 def _normalise_cid(value: str) -> str:
     return value.strip().strip("<>").strip().lower()[:1000]
+
+
+def _not_a_document(data: bytes) -> str:
+    # The fiduciary reads it in the task: a disguised file is worth telling apart.
+    if looks_like_pdf(data):
+        return "not a readable PDF (a PDF header on another kind of file)"
+    return "not a document type"
 
 
 def _safe_or_none(name: str | None) -> str | None:

@@ -12,7 +12,15 @@ Codes, by the stage at which they are given:
   more distinct clients than `max_recipients` in one transaction → `452 4.5.3`
 - `DATA` over the size limit → `552 5.3.4` (the data is read and dropped; the session
   stays usable); storage unavailable → `451 4.3.0`; otherwise `250 2.0.0`.
-- more than `max_connections` at once → `421 4.3.2` at the greeting.
+- more than `max_connections` at once, or more than `connections_per_peer` from one peer
+  (IPv4 address, IPv6 /64) → `421 4.3.2` at the greeting, and the connection is closed.
+- a peer that sent `unknown_recipients_per_peer` unknown recipients within
+  `unknown_recipients_window_s` → `421 4.7.1` at every `RCPT` (known addresses too, so
+  the answer tells nothing) until they age out: the inbound address is a client's secret.
+- more than `unproductive_commands` RSETs and refused commands (5xx) on one connection
+  without a mail delivered in between → `421 4.7.0`, closed; a delivered mail starts
+  the count again, so an MTA that resets between its mails is never cut off.
+- no command for `idle_timeout_s` → the connection is closed.
 - with FIDUFLOW_SMTP_REQUIRE_TLS, any mail command before `STARTTLS` → `530`.
 
 STARTTLS is offered when FIDUFLOW_SMTP_TLS_CERT and _KEY name the certificate and key
@@ -24,8 +32,9 @@ recorded in one database transaction. Nothing blocking runs on the event loop: s
 (hashing, object store, database) runs on bounded thread pools, MIME parsing in worker
 processes (CPU-bound Python would otherwise hold the GIL), and the raw mail is written
 while it is parsed. Processing is asked for on a background queue *after* the `250`, so
-a slow Prefect API never delays it. Memory is bounded by `max_connections` × the size
-limit: each connection holds at most the one mail it is delivering.
+a slow Prefect API never delays it. Memory is bounded by `max_transfers` × the size
+limit: at most that many mails are received at once (a DATA beyond waits for a slot, then
+`451 4.3.2`), each connection holding at most the one mail it is delivering.
 """
 
 import asyncio
@@ -58,6 +67,7 @@ from ingest.intake import (
     to_process,
 )
 from ingest.mime import ParsedMail, parse_mail
+from ingest.peers import LogLimiter, PeerConnections, PeerWindow
 from storage.db import Database
 from storage.masterdata import client_for_address, inbound_addresses
 from storage.objects import ObjectStore
@@ -77,14 +87,29 @@ def _default_call_limits() -> dict[str, int]:
 @dataclass(frozen=True)
 class SmtpLimits:
     max_recipients: int = 20  # distinct clients per mail transaction
-    max_connections: int = 64  # each may hold one mail (≤ max_message_bytes) in memory
+    # Connections at once: far more than one peer may hold, so no one peer can fill them.
+    max_connections: int = 512
+    connections_per_peer: int = 10  # FIDUFLOW_SMTP_CONNECTIONS_PER_PEER
+    max_transfers: int = 64  # mails received at once, each ≤ max_message_bytes in memory
+    transfer_wait_s: float = 30.0  # a DATA waits this long for a free slot, then 451
     idle_timeout_s: float = 300.0  # RFC 5321 §4.5.3.2: a server waits at least 5 minutes
+    unproductive_commands: int = 50  # RSETs + refused commands between two delivered mails
+    unknown_recipients_per_peer: int = 10  # a few typos are fine; enumeration is not
+    unknown_recipients_window_s: float = 600.0
+    throttle_delay_s: float = 1.0  # a throttled peer waits this long for its 421
     delivery_timeout_s: float = 120.0  # storing one mail; past it → 451 (retry is safe)
     workers: int = 4  # threads that store (I/O bound: fsync, database)
     # Processes that parse MIME (CPU bound); 0: parse in the storing thread.
     parse_processes: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
     address_ttl_s: float = 60.0  # how long a cached address→client entry is trusted
     command_call_limit: dict[str, int] = field(default_factory=_default_call_limits)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SmtpLimits":
+        return cls(
+            connections_per_peer=settings.smtp_connections_per_peer,
+            idle_timeout_s=settings.smtp_idle_timeout_s,
+        )
 
 
 # --- recipients ----------------------------------------------------------------------
@@ -269,6 +294,11 @@ class IntakeHandler:
         self.addresses = AddressBook(
             db, domain_override=settings.inbound_domain, ttl=limits.address_ttl_s
         )
+        # Unknown recipients per peer (used on the event loop only).
+        self.unknown_recipients = PeerWindow(
+            limits.unknown_recipients_per_peer, limits.unknown_recipients_window_s
+        )
+        self._throttled_log = LogLimiter()
 
     async def _blocking(self, function: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
@@ -281,6 +311,18 @@ class IntakeHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
+        peer = session.peer[0] if isinstance(session.peer, tuple) else None
+        if self.unknown_recipients.over(peer):
+            # No lookup at all: the answer must not tell which addresses exist.
+            due, since = self._throttled_log.due()
+            if due:
+                log.warning(
+                    "recipient refused: too many unknown recipients from one peer (%d more "
+                    "since the last such line)",
+                    since,
+                )
+            await asyncio.sleep(self.limits.throttle_delay_s)
+            return "421 4.7.1 Too many unknown recipients from your address; try again later"
         try:
             client_id = self.addresses.cached(address) or await self._blocking(
                 self.addresses.lookup, address
@@ -290,6 +332,7 @@ class IntakeHandler:
             return "451 4.3.0 Temporary lookup failure; please try again later"
         if client_id is None:
             log.info("unknown recipient refused")
+            self.unknown_recipients.add(peer)
             return "550 5.1.1 No such mailbox here; check the address your fiduciary gave you"
         clients = _envelope_clients(envelope)
         if client_id not in clients.values() and len(set(clients.values())) >= (
@@ -394,7 +437,8 @@ _DATA_CHUNK = 256 * 1024
 
 
 class _IntakeSMTP(SMTP):
-    """aiosmtpd's SMTP with a connection cap, our wording of size errors, and a faster DATA.
+    """aiosmtpd's SMTP with bounds per peer and per connection (the module's docstring),
+    our wording of size errors, and a faster DATA.
 
     aiosmtpd reads DATA line by line through a StreamReader whose limit is one line
     (1001 bytes), pausing the socket every 2 KB: ~7 ms of event-loop time for a 270 KB
@@ -408,38 +452,56 @@ class _IntakeSMTP(SMTP):
     def __init__(self, handler: IntakeHandler, server: "SmtpServer", **kwargs: Any):
         super().__init__(handler, **kwargs)
         self._server = server
-        self._over_capacity = False
-        self._counted = False
+        self._refusal: str | None = None  # the 421 of a connection over a limit
+        self._peer_key: str | None = None  # set while the connection is counted
+        self._unproductive = 0  # RSETs and refused commands since the last delivered mail
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Called again, with the encrypted transport, after STARTTLS: one connection still.
         if self.transport is None:
-            self._over_capacity = not self._server.admit()
-            self._counted = not self._over_capacity
+            peer = transport.get_extra_info("peername")
+            host = peer[0] if isinstance(peer, tuple) else None
+            self._peer_key, self._refusal = self._server.admit(host)
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
-        if self._counted:
-            self._counted = False
-            self._server.release()
+        if self._peer_key is not None:
+            self._server.release(self._peer_key)
+            self._peer_key = None
         super().connection_lost(error)
 
     async def _handle_client(self) -> None:
-        if self._over_capacity:
-            await self.push("421 4.3.2 Too many connections; please try again later")
-            assert self.transport is not None
-            self.transport.close()
+        if self._refusal is not None:
+            await self.push(self._refusal)  # a 421: push closes the connection
             return
         await super()._handle_client()
 
     def _too_big(self) -> str:
         return f"552 5.3.4 Message too big; the limit is {self.data_size_limit or 0:,} bytes"
 
+    def _unproductive_over(self) -> bool:
+        """Count one RSET or refused command; True once there were too many of them."""
+        self._unproductive += 1
+        return self._unproductive > self._server.limits.unproductive_commands
+
     async def push(self, status: Any) -> None:
-        # aiosmtpd says "552 Error: ..." when MAIL announces SIZE= over the limit.
-        if isinstance(status, str) and status.startswith("552 Error"):
-            status = self._too_big()
+        if isinstance(status, str):
+            # aiosmtpd says "552 Error: ..." when MAIL announces SIZE= over the limit.
+            if status.startswith("552 Error"):
+                status = self._too_big()
+            if status.startswith("5") and self._unproductive_over():
+                status = "421 4.7.0 Too many refused commands; closing the connection"
         await super().push(status)
+        # RFC 5321 §3.8: 421 closes the transmission channel.
+        if isinstance(status, str) and status.startswith("421") and self.transport is not None:
+            self.transport.close()
+
+    @syntax("RSET")
+    async def smtp_RSET(self, arg: str) -> None:  # noqa: N802 - aiosmtpd name
+        if self._unproductive_over():
+            await self.push("421 4.7.0 Too many RSET without a mail; closing the connection")
+            return
+        await super().smtp_RSET(arg)
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd name
@@ -454,6 +516,19 @@ class _IntakeSMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
+        slots = self._server.transfers
+        try:
+            await asyncio.wait_for(slots.acquire(), self._server.limits.transfer_wait_s)
+        except TimeoutError:
+            await self.push("451 4.3.2 Too many mails arriving at once; please try again later")
+            return
+        try:
+            await self._receive_mail()
+        finally:
+            slots.release()
+
+    async def _receive_mail(self) -> None:
+        assert self.envelope is not None
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         content = await self._read_data()
         if content is None:  # connection gone, or over the limit
@@ -465,7 +540,10 @@ class _IntakeSMTP(SMTP):
         self.envelope.original_content = content
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()
-        await self.push("250 OK" if status is MISSING else status)
+        status = "250 OK" if status is MISSING else status
+        if status.startswith("250"):
+            self._unproductive = 0  # a delivered mail: resets between mails are fine
+        await self.push(status)
 
     async def _read_data(self) -> bytes | None:
         return await read_data(self._reader, self.data_size_limit or 0, self._reset_timeout)
@@ -554,7 +632,7 @@ class SmtpServer:
     ):
         self._tls = tls_context(settings)  # first: a bad certificate stops us before anything
         self.settings = settings
-        self.limits = limits or SmtpLimits()
+        self.limits = limits or SmtpLimits.from_settings(settings)
         self.executor = ThreadPoolExecutor(self.limits.workers, thread_name_prefix="smtp-intake")
         self.processing = ProcessingQueue(request_processing, name="smtp-processing")
         self.parsers = MailParsers(self.limits.parse_processes)
@@ -567,17 +645,34 @@ class SmtpServer:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self._connections = 0
+        self._peers = PeerConnections(self.limits.connections_per_peer)
+        self._refused_log = LogLimiter()
+        self.transfers = asyncio.Semaphore(self.limits.max_transfers)
         self._hostname = settings.inbound_domain or socket.gethostname() or "fiduflow"
 
     # connection accounting (called on the loop thread only)
-    def admit(self) -> bool:
+    def admit(self, host: str | None) -> tuple[str | None, str | None]:
+        """(the peer's key, to release when it closes; None) if the connection may stay,
+        (None, the 421 to answer) if it is over a limit."""
         if self._connections >= self.limits.max_connections:
-            return False
+            return None, "421 4.3.2 Too many connections; please try again later"
+        key = self._peers.admit(host)
+        if key is None:
+            due, since = self._refused_log.due()
+            if due:
+                log.warning(
+                    "SMTP connection refused: over %d from one peer (%d more since the last "
+                    "such line)",
+                    self._peers.per_peer,
+                    since,
+                )
+            return None, "421 4.3.2 Too many connections from your address; try again later"
         self._connections += 1
-        return True
+        return key, None
 
-    def release(self) -> None:
+    def release(self, key: str) -> None:
         self._connections -= 1
+        self._peers.release(key)
 
     def _protocol(self) -> _IntakeSMTP:
         return _IntakeSMTP(

@@ -11,9 +11,9 @@ from domain.records import Client, User
 from domain.settings import Settings
 from ingest.auth import SessionCodec
 from ingest.filenames import safe_filename
-from ingest.filetype import sniff
+from ingest.filetype import looks_like_pdf, sniff
 from ingest.intake import IntakeRefused, ProcessingQueue, Submission, intake
-from ingest.login_throttle import LoginThrottle
+from ingest.login_throttle import LoginThrottle, TokenThrottle
 from storage.db import Database
 from storage.documents import IdempotencyConflict, Recorded
 from storage.masterdata import get_client
@@ -33,6 +33,7 @@ class Services:
     processing: ProcessingQueue
     sessions: SessionCodec
     logins: LoginThrottle = field(default_factory=LoginThrottle)
+    tokens: TokenThrottle = field(default_factory=TokenThrottle)
 
 
 def services(request: Request) -> Services:
@@ -77,17 +78,33 @@ def media_type_of(data: bytes) -> MediaType:
         raise HTTPException(400, "the file is empty; choose the file again")
     media_type = sniff(data)
     if media_type is None:
+        what = (
+            "this file carries a PDF header but is not built like a PDF (another kind of file "
+            "made to look like one?)"
+            if looks_like_pdf(data)
+            else "this file is not a PDF, JPEG, PNG, TIFF, HEIC or XML e-invoice"
+        )
         raise HTTPException(
             415,
-            "this file is not a PDF, JPEG, PNG, TIFF, HEIC or XML e-invoice (judged by its "
-            "content, not its name); export or scan it as PDF and upload again",
+            f"{what} (judged by its content, not its name); export or scan it as PDF and "
+            "upload again",
         )
     return media_type
 
 
-def display_name(filename: str | None, media_type: MediaType) -> str:
-    # A display name only: storage is by SHA-256, the name never becomes a path.
-    return safe_filename(filename, media_type=media_type)
+def display_name(filename: str | None, media_type: MediaType | str) -> str:
+    """The name we keep and serve: cleaned, and ending in the type's own extension
+    (`setup.exe` holding a PDF is `setup.exe.pdf`). A display name only: storage is by
+    SHA-256, the name never becomes a path."""
+    known = media_type if isinstance(media_type, MediaType) else _media_type(media_type)
+    return safe_filename(filename, media_type=known)
+
+
+def _media_type(value: str) -> MediaType | None:
+    try:
+        return MediaType(value)
+    except ValueError:
+        return None
 
 
 def submit(svc: Services, submission: Submission) -> Recorded:

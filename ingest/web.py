@@ -13,7 +13,8 @@ Who may upload here (DESIGN.md: web upload is for online clients' company users)
   which channels they can use instead (e-mail to their inbound address, mobile app).
 The list shows a client user's own uploads across channels (`submitted_by`).
 Wrong passwords at `/login` are counted per name and address (ingest/login_throttle.py):
-after five in 15 minutes, 429 with Retry-After.
+after five in 15 minutes, 429 with Retry-After; after 50 from one address for any names,
+the whole address pauses.
 """
 
 import logging
@@ -46,7 +47,9 @@ from ingest.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_S,
     WebSession,
+    client_address,
     csrf_matches,
+    end_web_sessions,
     new_csrf_token,
     user_from_session,
 )
@@ -69,6 +72,9 @@ CSP = (
     "object-src 'none'"
 )
 LIST_LIMIT = 50
+# Files per POST /upload. The page's script sends one file per request (any number in
+# all); a plain form post sends them together and more than this is refused whole (413).
+MAX_FILES = 20
 # The logo, inline as a data: URI (allowed by the CSP): no extra request, no extra file.
 LOGO_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
@@ -240,11 +246,11 @@ def login(
             error="Die Anmeldeseite war abgelaufen. Bitte melden Sie sich noch einmal an.",
             status_code=403,
         )
-    address = request.client.host if request.client else "?"
+    address = client_address(request)
     wait = svc.logins.retry_after(username, address)
     if wait is not None:
         # Checked before the password: while paused, even the right one teaches nothing.
-        log.warning("web login refused: too many failed attempts for one name")
+        log.warning("web login from %s refused: too many failed attempts", address)
         response = _login_page(
             request,
             svc,
@@ -260,7 +266,7 @@ def login(
         user = user_for_password(session, username.strip(), password)
     if user is None:
         svc.logins.failed(username, address)
-        log.info("web login failed")
+        log.info("web login from %s failed", address)
         return _login_page(
             request,
             svc,
@@ -294,6 +300,9 @@ def logout(
 ) -> Response:
     if who is not None and not csrf_matches(who.session.csrf, csrf_token):
         raise HTTPException(403, "the form was stale; reload the page and try again")
+    if who is not None:
+        end_web_sessions(svc.db, who.user.username)
+        log.info("web logout of user %s: every session of theirs ended", who.user.username)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -371,6 +380,7 @@ def upload_page(request: Request, svc: Svc, who: MaybeWebUser) -> Response:
             "classes": [(c.value, *CLASS_LABELS[c]) for c in DocumentClass],
             "clients": _online_clients(svc) if who.user.is_staff else [],
             "max_mb": svc.settings.max_message_bytes // (1024 * 1024),
+            "max_files": MAX_FILES,
         },
     )
 
@@ -401,9 +411,13 @@ def upload(
         address = _inbound_address(svc, web.client.id) if web.client else None
         raise HTTPException(403, f"{reason} ({address})" if address else reason)
     owner = _upload_owner(svc, web, client)
+    if len(files) > MAX_FILES:
+        # All or nothing: taking the first twenty and dropping the rest unseen would lose
+        # documents the user believes were sent.
+        return _refused_upload(request, svc, web, too_many_files(len(files)), 413)
     documents: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    for upload in files[:20]:
+    for upload in files:
         try:
             documents.append(_take_one(svc, web, owner, upload, document_class))
         except HTTPException as exc:
@@ -411,13 +425,60 @@ def upload(
             errors.append(
                 {"filename": upload.filename or "", "status": exc.status_code, "detail": detail}
             )
-    if not _wants_json(request):
-        return RedirectResponse("/upload", status_code=303)
     status = 201 if documents or not errors else errors[0]["status"]
+    if not _wants_json(request):
+        if not errors:
+            return RedirectResponse("/upload", status_code=303)
+        # A plain form post (no script) sees which files were not taken, too.
+        return _not_taken_page(request, svc, web, errors, status)
     body: dict[str, Any] = {"documents": documents, "errors": errors}
     if errors and not documents:
         body["detail"] = errors[0]["detail"]
     return JSONResponse(body, status_code=status)
+
+
+def too_many_files(count: int) -> str:
+    return (
+        f"Höchstens {MAX_FILES} Dateien auf einmal – Sie haben {count} gewählt. Es wurde "
+        "keine davon übernommen: Bitte laden Sie sie in mehreren Schritten hoch."
+    )
+
+
+def _refused_upload(
+    request: Request, svc: Services, web: WebUser, message: str, status: int
+) -> Response:
+    """The whole request refused: JSON for the page's script, a page for a plain form."""
+    if _wants_json(request):
+        return JSONResponse({"documents": [], "errors": [], "detail": message}, status_code=status)
+    return _page(
+        request,
+        svc,
+        "message.html",
+        {**_web_context(web), "title": "Nicht hochgeladen", "message": message},
+        status_code=status,
+    )
+
+
+def _not_taken_page(
+    request: Request, svc: Services, web: WebUser, errors: list[dict[str, Any]], status: int
+) -> Response:
+    return _page(
+        request,
+        svc,
+        "message.html",
+        {
+            **_web_context(web),
+            "title": "Nicht alle Dateien übernommen",
+            "message": "Diese Dateien haben wir nicht übernommen; die übrigen sind angekommen.",
+            "items": [f"{e['filename'] or 'Datei'}: {e['detail']}" for e in errors],
+            "back": "/upload",
+        },
+        status_code=status,
+    )
+
+
+def _web_context(web: WebUser) -> dict[str, Any]:
+    return {"user": web.user, "client": web.client, "csrf": web.session.csrf}
 
 
 def _german(exc: HTTPException, max_bytes: int) -> str:

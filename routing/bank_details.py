@@ -10,7 +10,8 @@ labour says, and the account becomes the supplier's only when a person confirms 
 
 Not checked, on purpose: a new supplier proposed from this very document (its confirm
 task is the person's check of the IBAN it carries), and the client's own account (a
-direct-debit invoice prints the debtor's IBAN; no money goes there).
+direct-debit invoice prints the debtor's IBAN; no money goes there). Why:
+docs/decisions/0001-bank-details-hold-the-booking.md.
 """
 
 from enum import StrEnum

@@ -219,10 +219,11 @@ def _misaddressed(
         # (`storage.tasks.task_view` shows `other_client` to staff only).
         details["other_client"] = {"id": check.other_client_id, "name": check.other_client_name}
         rule = "recipient_other_client"
-        hint = "It names another client of the firm: move it there."
     else:
         rule = "recipient_mismatch"
-        hint = "Invoice control failed: ask for a corrected invoice or clarify who it is for."
+    # One text for both: the client's users read it, and whether the addressee is another
+    # client of the firm is not theirs to learn (staff see `other_client` in the details).
+    hint = "Invoice control failed: ask for a corrected invoice or clarify who it is for."
     reason = f"Addressed to {printed}, not to {client.name} ({client.id}). {hint}"
     return Decision(
         rule=rule,

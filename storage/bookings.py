@@ -240,6 +240,39 @@ def posted_after(session: Session, scope: Scope, after: int, limit: int) -> list
     return list(session.scalars(statement.order_by(BookingRow.seq).limit(limit)))
 
 
+def lock_export_watermark(session: Session, client_id: str) -> Counter:
+    """The client's export watermark (`counters` row `export:<client>`: the last posting
+    seq exported; 0 before the first export), locked until the transaction ends, so two
+    export runs of one client take turns (SQLite: BEGIN IMMEDIATE does the same)."""
+    name = f"export:{client_id}"
+    statement = select(Counter).where(Counter.name == name).with_for_update()
+    counter = session.scalar(statement)
+    if counter is None:
+        try:
+            with session.begin_nested():
+                session.add(Counter(name=name, value=0))
+        except IntegrityError:
+            pass  # another run made it a moment ago
+        counter = session.scalar(statement)
+    assert counter is not None
+    return counter
+
+
+def posted_since(session: Session, client_id: str, after_seq: int) -> list[BookingRow]:
+    """The client's bookings posted with a seq above `after_seq` (reversals included,
+    reversed ones with their current status), in sequence order."""
+    statement = (
+        select(BookingRow)
+        .where(
+            BookingRow.client_id == client_id,
+            BookingRow.seq.is_not(None),
+            BookingRow.seq > after_seq,
+        )
+        .order_by(BookingRow.seq)
+    )
+    return list(session.scalars(statement))
+
+
 def bookings_for_period(
     session: Session, client_id: str, start: date, end: date
 ) -> list[BookingRow]:

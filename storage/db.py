@@ -3,10 +3,13 @@
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and every transaction
 starts with BEGIN IMMEDIATE: SQLite allows one writer, and taking the write lock up front
 turns "database is locked" failures halfway through a transaction into a short wait.
+The SQLite file holds every client's books: it is readable by its owner only (0600, a
+folder fiduflow makes 0700); SQLite gives its -wal and -shm files the database's mode.
 """
 
 import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from storage.private import PRIVATE_FILE, private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any fixed number: the PostgreSQL advisory lock that serialises concurrent migrators.
@@ -37,8 +42,9 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            # Made 0600 before SQLite opens it: SQLite would create it by the umask.
+            private_file(Path(parsed.database))
         engine = create_engine(
             url,
             echo=echo,
@@ -108,7 +114,8 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
             yield
             return
         lock_path = Path(database + ".migrate.lock")
-        with open(lock_path, "w") as handle:
+        fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE)
+        with open(fd, "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -2,28 +2,31 @@
 
 Claiming is one conditional UPDATE (compare-and-set), so two workers can never both own a
 document; a lease that runs out makes it claimable again (a crashed worker's documents
-come back by themselves).
+come back by themselves). Staff can have a document read again from scratch
+(`reread_document`, `fiduflow reread`) unless it has a posted booking.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.enums import Channel, DocumentState
+from domain.enums import Channel, DocumentState, TaskStatus
 from domain.records import DocumentView, SupplierMatch
 from storage.scope import Scope
 from storage.tables import (
     BookingRow,
+    DocumentFacts,
     DocumentRow,
     ExtractionRow,
     ReadingCache,
     TaskRow,
     utcnow,
 )
+from storage.tasks import mark_done
 
 
 @dataclass
@@ -210,13 +213,14 @@ def mark_final(
     *,
     error: str | None = None,
 ) -> None:
+    """The document's final state. `error` is the error it ends with; None (a document
+    that made it) clears the error an earlier, failed try left behind."""
     row.state = state.value
     row.lease_owner = None
     row.lease_until = None
     row.next_attempt_at = None
     row.processed_at = utcnow()
-    if error is not None:
-        row.error = error
+    row.error = error
 
 
 def lock_document(session: Session, document_id: int) -> DocumentRow | None:
@@ -245,12 +249,136 @@ def cached_reading(session: Session, sha256: str, version: str) -> dict[str, Any
 
 
 def cache_reading(session: Session, sha256: str, version: str, data: dict[str, Any]) -> None:
-    if session.get(ReadingCache, (sha256, version)) is None:
-        try:
-            with session.begin_nested():
-                session.add(ReadingCache(sha256=sha256, reader_version=version, data=data))
-        except IntegrityError:
-            pass  # a parallel worker cached the same bytes first; theirs is as good
+    existing = session.get(ReadingCache, (sha256, version))
+    if existing is not None:
+        if existing.data.get("error"):
+            existing.data = data  # a failure stored by an older version: the reading wins
+        return
+    try:
+        with session.begin_nested():
+            session.add(ReadingCache(sha256=sha256, reader_version=version, data=data))
+    except IntegrityError:
+        pass  # a parallel worker cached the same bytes first; theirs is as good
+
+
+def drop_cached_readings(session: Session, sha256: str) -> int:
+    """Forget every stored reading of these bytes (all reader versions); how many went."""
+    result = session.execute(delete(ReadingCache).where(ReadingCache.sha256 == sha256))
+    return result.rowcount or 0
+
+
+# --- reading a document again (staff) ----------------------------------------------
+
+
+class RereadRefused(Exception):
+    """The document cannot be read again; the message says why and what to do instead."""
+
+
+@dataclass
+class Reread:
+    """What `reread_document` did."""
+
+    document_id: int
+    client_id: str
+    filename: str
+    previous_state: str
+    readings_dropped: int  # stored readings of its bytes that were forgotten
+    drafts_removed: list[int] = field(default_factory=list)  # never-posted bookings
+    tasks_closed: list[int] = field(default_factory=list)  # open tasks of the old reading
+
+
+def reread_document(session: Session, document_id: int, by: str) -> Reread:
+    """Read a document again from scratch: forget the stored reading of its bytes and
+    put it back to `received`, where the next sweep (or a processing run) takes it.
+
+    What the earlier reading made goes with it: its open tasks are closed (done, by
+    `by`), its never-posted bookings (drafts, discarded drafts) are removed, its routing
+    facts forgotten, and its tasks' dedupe keys retired, so that the new reading makes
+    its own tasks and booking. Refused (RereadRefused) for a document with a posted
+    booking (posted bookings never change: correct or reverse it instead), a duplicate
+    (read its original), and one being processed under a live lease.
+    """
+    row = lock_document(session, document_id)
+    if row is None:
+        raise RereadRefused(f"there is no document {document_id}")
+    state = DocumentState(row.state)
+    if state is DocumentState.DUPLICATE:
+        raise RereadRefused(
+            f"document {row.id} is a duplicate of document {row.duplicate_of} and was never "
+            f"read itself: read document {row.duplicate_of} again instead"
+        )
+    now = utcnow()
+    if state is DocumentState.PROCESSING and row.lease_until and row.lease_until > now:
+        raise RereadRefused(
+            f"document {row.id} is being processed right now (by {row.lease_owner}); "
+            "try again when it is done"
+        )
+    bookings = list(
+        session.scalars(
+            select(BookingRow).where(BookingRow.document_id == row.id).order_by(BookingRow.id)
+        )
+    )
+    booked = [b for b in bookings if b.seq is not None]  # posted, reversed, reversals
+    if booked:
+        first = booked[0]
+        raise RereadRefused(
+            f"document {row.id} is routed with a posted booking (booking {first.id}, "
+            f"{first.status}, seq {first.seq}); posted bookings never change, so it is not "
+            f"read again: correct it on its task, or reverse it "
+            f"(POST /api/v1/bookings/{first.id}/reverse)"
+        )
+    done = Reread(
+        document_id=row.id,
+        client_id=row.client_id,
+        filename=row.filename,
+        previous_state=row.state,
+        readings_dropped=drop_cached_readings(session, row.sha256),
+    )
+    for task in session.scalars(
+        select(TaskRow).where(TaskRow.document_id == row.id).order_by(TaskRow.id)
+    ):
+        if task.status == TaskStatus.OPEN.value:
+            mark_done(session, task, by)
+            done.tasks_closed.append(task.id)
+        # The new reading's tasks are made under the same keys ("doc:17:unreadable").
+        if ":reread:" not in task.dedupe_key:
+            task.dedupe_key = f"{task.dedupe_key}:reread:{task.id}"[:200]
+    drafts = [b.id for b in bookings]
+    if drafts:
+        # Nothing may point at a removed draft: tasks (this document's and links from
+        # other documents' tasks) and routing facts let go of it first.
+        session.execute(
+            update(TaskRow)
+            .where(TaskRow.booking_id.in_(drafts))
+            .values(booking_id=None)
+            .execution_options(synchronize_session="fetch")
+        )
+        session.execute(
+            update(DocumentFacts)
+            .where(DocumentFacts.booking_id.in_(drafts))
+            .values(booking_id=None)
+            .execution_options(synchronize_session="fetch")
+        )
+        session.flush()
+        for booking in bookings:
+            session.delete(booking)
+        done.drafts_removed = drafts
+    facts = session.get(DocumentFacts, row.id)
+    if facts is not None:
+        session.delete(facts)
+    row.state = DocumentState.RECEIVED.value
+    row.lease_owner = None
+    row.lease_until = None
+    row.next_attempt_at = None
+    row.processed_at = None
+    row.attempts = 0  # a fresh set of tries
+    row.error = None
+    row.doc_type = None
+    row.supplier_id = None
+    row.supplier_match = None
+    row.routing = None
+    session.flush()
+    return done
 
 
 # --- reading documents for users ----------------------------------------------------
@@ -303,8 +431,23 @@ def document_view(session: Session, row: DocumentRow, scope: Scope | None = None
         document_class=row.document_class,
         note=row.note,
         error=row.error,
-        routing=row.routing,
+        routing=_routing_for(row.routing, scope),
     )
+
+
+# Rules whose very name tells something only staff may know, and what others see instead.
+STAFF_ONLY_RULES = {"recipient_other_client": "recipient_mismatch"}
+
+
+def _routing_for(routing: dict[str, Any] | None, scope: Scope) -> dict[str, Any] | None:
+    """The routing record as this scope may read it: a client's user does not learn that
+    a misaddressed document names another client of the firm."""
+    if routing is None or scope.client_id is None:
+        return routing
+    rule = routing.get("rule")
+    if rule in STAFF_ONLY_RULES:
+        return {**routing, "rule": STAFF_ONLY_RULES[rule]}
+    return routing
 
 
 def list_documents(

@@ -1,7 +1,11 @@
 """Master data: the fiduciary, its staff, clients, users, inbound addresses, suppliers.
 
 `load_master_data` is an idempotent upsert: loading the same file twice changes nothing,
-loading a changed file updates what changed. Secrets are stored hashed only.
+loading a changed file updates what changed. Secrets are stored hashed only. A reload
+keeps what people did: users no longer listed are disabled (not deleted; listed again,
+they come back unless a person disabled them), a changed password or token ends the
+user's web sessions, IBANs a person confirmed stay (storage/accounts.py,
+storage/bank_details.py).
 """
 
 from collections.abc import Iterable
@@ -15,6 +19,7 @@ from domain.identifiers import name_tokens, normalize_company_name
 from domain.masterdata import AddressSpec, MasterData, SupplierSpec
 from domain.policy import DivisionOfLabour
 from domain.records import Client, Supplier, User
+from storage.accounts import LOADER
 from storage.secrets import password_hash, password_matches, token_hash
 from storage.tables import (
     ClientRow,
@@ -26,6 +31,7 @@ from storage.tables import (
     SupplierNameToken,
     SupplierRow,
     UserRow,
+    utcnow,
 )
 
 
@@ -34,7 +40,7 @@ class LoadSummary(dict[str, int]):
 
 
 def load_master_data(session: Session, data: MasterData) -> LoadSummary:
-    summary = LoadSummary(staff=0, clients=0, users=0, suppliers=0, links=0)
+    summary = LoadSummary(staff=0, clients=0, users=0, suppliers=0, links=0, disabled=0)
     fiduciary = session.get(Fiduciary, 1) or Fiduciary(id=1)
     fiduciary.name = data.fiduciary.name
     fiduciary.inbound_domain = data.fiduciary.inbound_domain.lower()
@@ -57,6 +63,14 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
         client.name = spec.name
         client.mode = spec.mode.value
         _set_address(client, spec.address)
+        if spec.uid:
+            # The file's own clients have different UIDs (MasterData); a client loaded
+            # earlier and not in this file may hold it still.
+            holder = session.scalar(
+                select(ClientRow.id).where(ClientRow.uid == spec.uid, ClientRow.id != spec.id)
+            )
+            if holder is not None and holder not in {c.id for c in data.clients}:
+                raise ValueError(f"client {spec.id}: UID {spec.uid} is already client {holder}'s")
         client.uid = spec.uid
         client.ibans = spec.ibans
         client.vat_method = spec.vat_method.value
@@ -91,6 +105,7 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
             session.merge(ClientSupplier(client_id=spec.id, supplier_id=supplier_id))
             summary["links"] += 1
         summary["clients"] += 1
+    summary["disabled"] = _disable_unlisted(session, data)
     return summary
 
 
@@ -101,12 +116,39 @@ def _policy_value(value: object) -> str | dict[str, str]:
 
 
 def _set_secrets(row: StaffUser | UserRow, password: str | None, token: str | None) -> None:
+    """Store new secrets hashed; a changed password or token ends the user's sessions."""
     # Re-hash only when the secret changed: scrypt is slow on purpose, and a new salt on
     # every load would make "load twice" rewrite every row.
+    changed = False
     if password and not password_matches(password, row.password_hash):
+        changed = row.password_hash is not None
         row.password_hash = password_hash(password)
-    if token:
+    if token and row.token_hash != token_hash(token):
+        changed = changed or row.token_hash is not None
         row.token_hash = token_hash(token)
+    if changed:
+        row.auth_epoch = (row.auth_epoch or 0) + 1
+    if row.disabled_by == LOADER:  # listed again: the loader's own disable is undone
+        row.disabled_at = None
+        row.disabled_by = None
+
+
+def _disable_unlisted(session: Session, data: MasterData) -> int:
+    """Users the file no longer lists are disabled, not deleted (their history stays);
+    a user disabled by a person stays disabled whatever the file says."""
+    listed = {s.username for s in data.staff} | {u.username for c in data.clients for u in c.users}
+    rows: list[StaffUser | UserRow] = [
+        *session.scalars(select(StaffUser).where(StaffUser.disabled_at.is_(None))),
+        *session.scalars(select(UserRow).where(UserRow.disabled_at.is_(None))),
+    ]
+    disabled = 0
+    for row in rows:
+        if row.username not in listed:
+            row.disabled_at = utcnow()
+            row.disabled_by = LOADER
+            row.auth_epoch = (row.auth_epoch or 0) + 1
+            disabled += 1
+    return disabled
 
 
 def _set_address(row: ClientRow | SupplierRow, address: AddressSpec | None) -> None:
@@ -221,6 +263,7 @@ def fiduciary(session: Session) -> Fiduciary | None:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
+    """The enabled user holding this API token, else None."""
     digest = token_hash(token)
     staff = session.scalar(select(StaffUser).where(StaffUser.token_hash == digest))
     if staff:

@@ -2,7 +2,8 @@
 
 Two backends behind one small interface: files under a folder (the embedded default) and
 MinIO/S3. A write is only reported done after it has been verified, so "acknowledged"
-can honestly mean "stored".
+can honestly mean "stored". On the filesystem, originals and exports are readable by
+their owner only (files 0600, folders 0700): they are clients' documents and books.
 """
 
 import contextlib
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from domain.settings import Settings
+from storage.private import PRIVATE_FILE, private_dirs
 
 
 class ObjectStoreUnavailable(RuntimeError):
@@ -70,7 +72,7 @@ class ObjectStore(Protocol):
 class FilesystemObjectStore:
     def __init__(self, root: Path):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dirs(self.root)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -79,9 +81,10 @@ class FilesystemObjectStore:
         return path
 
     def _write_atomically(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
+            os.fchmod(fd, PRIVATE_FILE)  # mkstemp's 0600 today; stated, not assumed
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()

@@ -7,7 +7,8 @@ Three circles (DESIGN.md, "Working a task" and "Rules of the house"):
 - an employee sees the documents they submitted (app and web uploads under their name,
   mail from their own address) and the tasks addressed to them, nothing else of the
   company: employee access is "upload, nothing else".
-What a scope does not see answers exactly like what does not exist (404).
+What a scope does not see answers exactly like what does not exist (404). Why:
+docs/decisions/0002-one-scope-for-every-read.md.
 """
 
 from dataclasses import dataclass

@@ -26,8 +26,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz
-from sqlalchemy import String, any_, bindparam, insert, or_, select
+from sqlalchemy import String, any_, bindparam, cast, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from domain.enums import SupplierStatus
@@ -42,12 +43,16 @@ from domain.masterdata import AddressSpec, SupplierSpec
 from domain.records import Client, Supplier
 from storage.masterdata import client_from_row, supplier_from_row, upsert_supplier
 from storage.tables import (
+    Base,
     ClientRow,
     ClientSupplier,
+    DocumentRow,
     SupplierIban,
     SupplierNameToken,
     SupplierRow,
+    TaskRow,
 )
+from storage.tables import Counter as CounterRow
 
 POSTING_CAP = 200  # a name word shared by more suppliers than this finds nobody by itself
 MAX_TYPO_WORDS = 2  # unknown or rare words also looked up by their one-edit variants
@@ -278,16 +283,99 @@ def propose_supplier(
 
 
 def confirm_supplier(session: Session, supplier_id: str, client_id: str) -> SupplierRow | None:
-    """A fiduciary confirmed a proposal: every client may now match it, and it becomes one
-    of the proposing client's suppliers."""
+    """A fiduciary confirmed a proposal: it gets a directory id of its own (`SUP-0001`,
+    not the `new-<document>` it was proposed under) and every reference moves with it,
+    every client may now match it, and it becomes one of the proposing client's
+    suppliers. Returns the supplier's row (under its new id), None when there is none."""
     row = session.get(SupplierRow, supplier_id)
     if row is None:
         return None
+    if row.status == SupplierStatus.PROPOSED.value:
+        row = _move_to(session, row, next_directory_id(session))
     row.status = SupplierStatus.ACTIVE.value
-    if session.get(ClientSupplier, (client_id, supplier_id)) is None:
-        session.add(ClientSupplier(client_id=client_id, supplier_id=supplier_id))
+    if session.get(ClientSupplier, (client_id, row.id)) is None:
+        session.add(ClientSupplier(client_id=client_id, supplier_id=row.id))
     session.flush()
     return row
+
+
+DIRECTORY_ID_COUNTER = "supplier_directory_id"
+
+
+def next_directory_id(session: Session) -> str:
+    """The next free `SUP-<n>` for a confirmed supplier (a counter row, locked until the
+    transaction ends, so two confirmations never take the same number).
+
+    Not the master data's next `S<n>`: those ids are the fiduciary's to hand out in its
+    file, and a reload upserts suppliers by id, so a confirmed supplier given the file's
+    next number would be overwritten by the next supplier the file adds. A `SUP-<n>` the
+    file happens to use already is skipped.
+    """
+    statement = select(CounterRow).where(CounterRow.name == DIRECTORY_ID_COUNTER).with_for_update()
+    counter = session.scalar(statement)
+    if counter is None:
+        try:
+            with session.begin_nested():
+                session.add(CounterRow(name=DIRECTORY_ID_COUNTER, value=0))
+        except IntegrityError:
+            pass  # made by a concurrent confirmation a moment ago
+        counter = session.scalar(statement)
+    assert counter is not None
+    while True:
+        counter.value += 1
+        candidate = f"SUP-{counter.value:04d}"
+        if session.get(SupplierRow, candidate) is None:
+            session.flush()
+            return candidate
+
+
+def _move_to(session: Session, old: SupplierRow, new_id: str) -> SupplierRow:
+    """The supplier under `new_id`, with every reference to it moved, in the caller's
+    transaction: insert the new row, repoint the references, delete the old row (renaming
+    a primary key that foreign keys point at is not portable between SQLite and
+    PostgreSQL; this is).
+
+    References are found from the schema, not listed by hand: every column with a
+    foreign key to `suppliers.id`, and every column named `supplier_id` (the routing
+    facts keep one without a key), so a table added later moves along too. JSON that
+    names the supplier moves as well: tasks' `details` and documents' `supplier_match`.
+    """
+    old_id = old.id
+    new = SupplierRow(
+        **{
+            column.key: getattr(old, column.key)
+            for column in SupplierRow.__table__.columns
+            if column.key != "id"
+        },
+        id=new_id,
+    )
+    session.add(new)
+    session.flush()
+    for table in Base.metadata.sorted_tables:
+        if table is SupplierRow.__table__:
+            continue
+        for column in table.columns:
+            points_here = any(fk.column is SupplierRow.__table__.c.id for fk in column.foreign_keys)
+            if points_here or column.name == "supplier_id":
+                session.execute(update(table).where(column == old_id).values({column.name: new_id}))
+    named = f'%"{old_id}"%'  # a cheap first cut; each hit is checked exactly below
+    for task in session.scalars(select(TaskRow).where(cast(TaskRow.details, String).like(named))):
+        details = dict(task.details or {})
+        if old_id in details.values():
+            task.details = {k: new_id if v == old_id else v for k, v in details.items()}
+    for document in session.scalars(
+        select(DocumentRow).where(cast(DocumentRow.supplier_match, String).like(named))
+    ):
+        match = dict(document.supplier_match or {})
+        if match.get("supplier_id") == old_id:
+            document.supplier_match = {**match, "supplier_id": new_id}
+    session.flush()
+    session.delete(old)
+    session.flush()
+    # The updates above went past the session: what it holds of the moved rows (a task's
+    # booking, a document) is read again on next use.
+    session.expire_all()
+    return session.get(SupplierRow, new_id)  # type: ignore[return-value]
 
 
 # --- bulk loading (benchmarks, imports) ------------------------------------------------------

@@ -87,6 +87,7 @@ class StaffUser(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     disabled_at: Mapped[datetime | None] = mapped_column()
+    disabled_by: Mapped[str | None] = mapped_column(String(100))  # "setup load" or a person
     # Web sessions carry it; logout and a password or token change raise it.
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -128,6 +129,7 @@ class UserRow(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str | None] = mapped_column(String(2))
     disabled_at: Mapped[datetime | None] = mapped_column()
+    disabled_by: Mapped[str | None] = mapped_column(String(100))
     auth_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 

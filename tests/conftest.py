@@ -184,7 +184,7 @@ def master_data(**overrides: Any) -> dict[str, Any]:
     """A small firm: one online and one offline client, one known supplier."""
     data: dict[str, Any] = {
         "fiduciary": {"name": "Treuhand Muster AG", "inbound_domain": "in.treuhand.example"},
-        "staff": [{"username": "anna", "password": "anna-pw-123", "token": "staff-token-anna"}],
+        "staff": [{"username": "anna", "password": "anna-pw-123456", "token": "staff-token-anna"}],
         "clients": [
             {
                 "id": "C01",
@@ -198,7 +198,7 @@ def master_data(**overrides: Any) -> dict[str, Any]:
                     {
                         "username": "hans",
                         "access": "company",
-                        "password": "hans-pw-123",
+                        "password": "hans-pw-123456",
                         "token": "token-hans",
                     },
                     {"username": "lea", "access": "employee", "token": "token-lea"},

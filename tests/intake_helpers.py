@@ -42,6 +42,38 @@ def pdf_bytes(label: str = "", size: int = 0) -> bytes:
     return head + padding + b"trailer<</Root 1 0 R>>\n%%EOF\n"
 
 
+def structured_pdf(*, xref_stream: bool = False) -> bytes:
+    """A one-page PDF that pdfium opens, with a classic xref table or an xref stream
+    (`pdf_bytes` has neither: enough for a header at byte 0, not for a late one)."""
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>",
+    ]
+    out = bytearray(b"%PDF-1.5\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref_at = len(out)
+    if xref_stream:
+        # Object 4 is the xref stream: a type byte, four offset bytes, a generation byte.
+        rows = [b"\x00" + (0).to_bytes(4, "big") + b"\xff"]
+        rows += [b"\x01" + o.to_bytes(4, "big") + b"\x00" for o in [*offsets, xref_at]]
+        data = b"".join(rows)
+        out += (
+            b"4 0 obj\n<</Type/XRef/Size 5/W[1 4 1]/Root 1 0 R/Length %d>>\nstream\n" % len(data)
+            + data
+            + b"\nendstream\nendobj\n"
+        )
+    else:
+        out += b"xref\n0 4\n0000000000 65535 f \n"
+        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+        out += b"trailer\n<</Size 4/Root 1 0 R>>\n"
+    out += b"startxref\n%d\n%%%%EOF\n" % xref_at
+    return bytes(out)
+
+
 def invoice_pdf(number: str, total: str = "108.10") -> bytes:
     """A one-page supplier invoice with a text layer (reportlab), for real processing."""
     from reportlab.lib.pagesizes import A4
@@ -112,7 +144,7 @@ def firm_with_passwords() -> dict[str, Any]:
     data = master_data()
     for client in data["clients"]:
         for user in client["users"]:
-            user.setdefault("password", f"{user['username']}-pw-123")
+            user.setdefault("password", f"{user['username']}-pw-123456")
     return data
 
 

@@ -322,7 +322,7 @@ def test_type_is_judged_by_the_bytes(web_api: Api):
     assert text.status_code == 415
     assert empty.status_code == 400
     assert real.status_code == 201
-    assert real.json()["filename"] == "photo.png"
+    assert real.json()["filename"] == "photo.png.pdf"  # named for what it is (a PDF)
     with web_api.db.session() as session:
         assert session.scalar(select(func.count()).select_from(DocumentRow)) == 1
 
@@ -552,7 +552,7 @@ def _login(http: httpx.Client, username: str, password: str) -> httpx.Response:
 
 def test_web_login_sets_a_strict_httponly_session(web_api: Api):
     with web_api.client() as http:
-        response = _login(http, "hans", "hans-pw-123")
+        response = _login(http, "hans", "hans-pw-123456")
         assert response.status_code == 303
         assert response.headers["location"] == "/upload"
         cookie = response.headers["set-cookie"].lower()
@@ -566,7 +566,7 @@ def test_web_login_sets_a_strict_httponly_session(web_api: Api):
     with web_api.client() as http:
         assert _login(http, "hans", "wrong").status_code == 401
         # No CSRF token from the login page: refused.
-        forged = http.post("/login", data={"username": "hans", "password": "hans-pw-123"})
+        forged = http.post("/login", data={"username": "hans", "password": "hans-pw-123456"})
         assert forged.status_code == 403
         assert "fiduflow_session" not in forged.headers.get("set-cookie", "")
         assert http.get("/upload").status_code == 303  # to /login
@@ -576,18 +576,18 @@ def test_web_login_pauses_after_five_wrong_passwords_for_one_name(web_api: Api):
     with web_api.client() as http:
         for _ in range(5):
             assert _login(http, "hans", "guess").status_code == 401
-        paused = _login(http, "hans", "hans-pw-123")  # even the right password now
+        paused = _login(http, "hans", "hans-pw-123456")  # even the right password now
         assert paused.status_code == 429
         assert 840 <= int(paused.headers["retry-after"]) <= 900
         assert "Zu viele fehlgeschlagene Anmeldungen" in paused.text
         assert "fiduflow_session" not in paused.headers.get("set-cookie", "")
         # Another user from the same address is not held up by it.
-        assert _login(http, "fritz", "fritz-pw-123").status_code == 303
+        assert _login(http, "fritz", "fritz-pw-123456").status_code == 303
 
 
 def test_web_upload_refuses_offline_clients_and_employees_with_a_message(web_api: Api):
     with web_api.client() as http:
-        assert _login(http, "fritz", "fritz-pw-123").status_code == 303
+        assert _login(http, "fritz", "fritz-pw-123456").status_code == 303
         page = http.get("/upload")
         assert page.status_code == 403
         assert "Offline-Kunde" in page.text
@@ -599,7 +599,7 @@ def test_web_upload_refuses_offline_clients_and_employees_with_a_message(web_api
         )
         assert posted.status_code == 403
     with web_api.client() as http:
-        _login(http, "lea", "lea-pw-123")
+        _login(http, "lea", "lea-pw-123456")
         page = http.get("/upload")
         assert page.status_code == 403
         assert "Mobile-App" in page.text
@@ -613,7 +613,7 @@ def _csrf(html: str) -> str:
 
 def test_web_upload_checks_csrf_and_takes_several_files(web_api: Api):
     with web_api.client() as http:
-        _login(http, "hans", "hans-pw-123")
+        _login(http, "hans", "hans-pw-123456")
         token = _csrf(http.get("/upload").text)
         files = [
             ("files", ("a.pdf", pdf_bytes("a"), "application/pdf")),
@@ -644,7 +644,7 @@ def test_web_upload_checks_csrf_and_takes_several_files(web_api: Api):
 
 def test_staff_choose_an_online_client_on_the_web_page(web_api: Api):
     with web_api.client() as http:
-        _login(http, "anna", "anna-pw-123")
+        _login(http, "anna", "anna-pw-123456")
         page = http.get("/upload")
         assert page.status_code == 200
         assert 'value="C01"' in page.text

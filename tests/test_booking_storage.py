@@ -12,6 +12,7 @@ from domain.enums import DocumentState, PaymentMethod, SupplierStatus, TaskKind
 from domain.extraction import Address, VatLine
 from domain.records import User
 from storage.bookings import correct_booking, posted_after
+from storage.documents import document_view
 from storage.history import SqlHistory
 from storage.scope import Scope
 from storage.tables import (
@@ -114,8 +115,12 @@ def test_online_invoice_waits_for_the_company_user_to_release_it(firm):
     [task] = tasks(firm, doc)
     assert task.booking_id == outcome.booking_ids[0] and task.assignee == "client"
     assert task.due_date == date(2026, 3, 31)
+    with firm.session() as s:
+        # Employee access does not even see the company's task (upload, nothing else) …
+        assert complete_task(s, Scope.of(LEA), task.id, LEA) is None
     with firm.session() as s, pytest.raises(TaskNotAllowed):
-        complete_task(s, Scope.of(LEA), task.id, LEA)  # employee access cannot release
+        # … and could not release it if it did.
+        complete_task(s, Scope.client("C01"), task.id, LEA)
     with firm.session() as s:
         assert complete_task(s, Scope.client("C02"), task.id, STAFF) is None  # not its scope
         done = complete_task(s, Scope.of(HANS), task.id, HANS)
@@ -152,12 +157,13 @@ def test_new_supplier_is_proposed_and_the_booking_waits_for_both_tasks(firm):
     with firm.session() as s:
         complete_task(s, Scope.staff(), confirm.id, STAFF)
     with firm.session() as s:
-        assert s.get(SupplierRow, f"new-{doc}").status == SupplierStatus.ACTIVE.value
+        # Confirmed: a directory id of its own instead of the proposal's `new-<document>`.
+        assert s.get(SupplierRow, "SUP-0001").status == SupplierStatus.ACTIVE.value
         booking = s.get(BookingRow, release.booking_id)
         assert (booking.status, booking.posted_by, booking.supplier_id) == (
             "posted",
             "anna",
-            f"new-{doc}",
+            "SUP-0001",
         )
     # The next invoice of that supplier is matched, not proposed again.
     second = record(firm, "C02", "c2")
@@ -166,7 +172,7 @@ def test_new_supplier_is_proposed_and_the_booking_waits_for_both_tasks(firm):
         second,
         new.model_copy(update={"recipient": addressed_to(OFFLINE), "invoice_number": "R-2"}),
     )
-    assert (again.supplier_id, again.rule) == (f"new-{doc}", "auto_post")
+    assert (again.supplier_id, again.rule) == ("SUP-0001", "auto_post")
 
 
 def test_offline_receipt_without_payment_method_is_asked_for_then_posted(firm):
@@ -259,8 +265,12 @@ def test_misaddressed_names_the_other_client_to_staff_only(firm):
     for view in (task_view(task, Scope.client("C01")), task_view(task)):
         assert "other_client" not in view.details
         assert "C02" not in view.reason
+        assert "another client" not in view.reason  # nor that the firm serves the addressee
     with firm.session() as s:
-        assert "C02" not in str(s.get(DocumentRow, doc).routing)
+        row = s.get(DocumentRow, doc)
+        assert "C02" not in str(row.routing)
+        assert document_view(s, row, Scope.client("C01")).routing["rule"] == "recipient_mismatch"
+        assert document_view(s, row, Scope.staff()).routing["rule"] == "recipient_other_client"
 
 
 def test_a_correction_is_a_reversal_plus_a_new_booking(firm):
@@ -320,3 +330,107 @@ def test_an_online_client_in_setup_gets_its_invoices_booked_by_the_fiduciary(run
         runtime.db, record(runtime.db, "C01", "s2"), invoice(ONLINE, invoice_number="RE-2026-18")
     )
     assert again.task_kinds == ["release_invoice"]
+
+
+def test_a_document_that_makes_it_on_a_later_try_keeps_no_error_from_the_earlier_one(
+    runtime, load_firm, monkeypatch
+):
+    from flows import steps
+    from flows.pipeline import process_one
+    from storage.objects import ObjectStoreUnavailable
+    from tests.test_ops_support import invoice_pdf, take_in
+
+    load_firm()
+    doc = take_in(runtime, "C02", invoice_pdf("C02", number=1, seed=3)[0])
+    monkeypatch.setattr(steps.load_original, "retry_delay_seconds", [0, 0])
+    real_get = runtime.store.get_original
+
+    def unreachable(sha256: str) -> bytes:
+        raise ObjectStoreUnavailable("ConnectError: [Errno 111] Connection refused")
+
+    monkeypatch.setattr(runtime.store, "get_original", unreachable)
+    failed = process_one(doc, step_runs=False)
+    assert failed.state is DocumentState.RECEIVED and "ConnectError" in failed.error
+    monkeypatch.setattr(runtime.store, "get_original", real_get)
+    with runtime.db.session() as s:
+        s.get(DocumentRow, doc).next_attempt_at = None  # the retry is due now
+
+    outcome = process_one(doc, step_runs=False)
+
+    assert outcome.state is DocumentState.ROUTED and outcome.error is None
+    with runtime.db.session() as s:
+        assert s.get(DocumentRow, doc).error is None
+
+
+def test_a_confirmed_supplier_gets_a_directory_id_and_every_reference_moves(firm, runtime):
+    """Regression: a confirmed new supplier kept its proposal id `new-<document>` in the
+    booked output."""
+    from flows.export_bookings import run_export
+    from storage.bookings import booking_view
+    from storage.tables import ClientSupplier, SupplierIban, SupplierNameToken
+
+    new = invoice(
+        ONLINE,
+        supplier_name="Huber Sanitär GmbH",
+        supplier_iban=NEW_IBAN,
+        supplier_address=Address(postcode="6003", city="Luzern"),
+    )
+    doc = record(firm, "C01", "m1")
+    route_recorded(firm, doc, new)
+    proposed = f"new-{doc}"
+    release, confirm = tasks(firm, doc)
+    assert confirm.details["supplier_id"] == proposed
+    with firm.session() as s:
+        complete_task(s, Scope.of(HANS), release.id, HANS)
+    with firm.session() as s:
+        done = complete_task(s, Scope.staff(), confirm.id, STAFF)
+        assert done.details["supplier_id"] == "SUP-0001"
+
+    with firm.session() as s:
+        assert s.get(SupplierRow, proposed) is None
+        supplier = s.get(SupplierRow, "SUP-0001")
+        assert (supplier.name, supplier.status, supplier.proposed_from_document_id) == (
+            "Huber Sanitär GmbH",
+            "active",
+            doc,
+        )
+        document = s.get(DocumentRow, doc)
+        assert document.supplier_id == "SUP-0001"
+        assert document.supplier_match["supplier_id"] == "SUP-0001"
+        assert s.get(DocumentFacts, doc).supplier_id == "SUP-0001"
+        booking = s.scalar(select(BookingRow).where(BookingRow.document_id == doc))
+        assert (booking.status, booking.supplier_id) == ("posted", "SUP-0001")
+        assert s.get(ClientSupplier, ("C01", "SUP-0001")) is not None
+        assert s.scalars(select(SupplierIban.supplier_id)).all().count("SUP-0001") == 1
+        tokens = select(SupplierNameToken.supplier_id).distinct()
+        assert "SUP-0001" in s.scalars(tokens).all() and proposed not in s.scalars(tokens).all()
+        for table in (ClientSupplier, SupplierIban, SupplierNameToken, DocumentRow, BookingRow):
+            assert s.scalars(select(table).where(table.supplier_id == proposed)).all() == []
+        assert all(t.details.get("supplier_id") != proposed for t in s.scalars(select(TaskRow)))
+
+    # The booked output shows the new id: what GET /api/v1/bookings serves, and the export.
+    with firm.session() as s:
+        [shown] = [booking_view(b) for b in posted_after(s, Scope.staff(), 0, 100)]
+    assert (shown.document_id, shown.supplier_id) == (doc, "SUP-0001")
+    assert shown.supplier_name == "Huber Sanitär GmbH"
+    [export] = run_export("C01")
+    assert ",SUP-0001,Huber Sanitär GmbH," in runtime.store.get_file(export.csv_key).decode()
+
+    # The next confirmation takes the next number.
+    other = record(firm, "C01", "m2")
+    route_recorded(
+        firm,
+        other,
+        invoice(
+            ONLINE,
+            supplier_name="Keller Malerei AG",
+            supplier_iban="CH03 0070 0110 0001 2345 6",
+            supplier_address=Address(postcode="9000", city="St. Gallen"),
+            invoice_number="K-1",
+        ),
+    )
+    confirm_other = next(t for t in tasks(firm, other) if t.kind == "confirm_supplier")
+    with firm.session() as s:
+        complete_task(s, Scope.staff(), confirm_other.id, STAFF)
+    with firm.session() as s:
+        assert s.get(SupplierRow, "SUP-0002").name == "Keller Malerei AG"

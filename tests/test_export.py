@@ -1,5 +1,6 @@
-"""Booked output: `export-bookings` writes each client's period as CSV and JSON Lines;
-`posted_after` lets a downstream system poll in sequence order without gaps."""
+"""Booked output: `export-bookings` writes each client's bookings posted since its last
+export (by `seq`) as CSV and JSON Lines; `posted_after` lets a downstream system poll in
+sequence order without gaps."""
 
 import csv
 import io
@@ -7,31 +8,14 @@ import json
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from domain.enums import PaymentMethod
-from flows.export_bookings import (
-    default_periods,
-    export_bookings,
-    export_key,
-    parse_period,
-    run_export,
-)
-from storage.bookings import booking_view, posted_after
+from flows.export_bookings import export_bookings, export_key, run_export
+from storage.bookings import booking_view, posted_after, reverse_booking
 from storage.scope import Scope
+from storage.tables import BookingRow, Counter
 from tests.routing_fakes import OFFLINE, ONLINE, invoice, receipt, record, route_recorded
-
-
-def test_periods():
-    assert parse_period("2026-03") == (date(2026, 3, 1), date(2026, 3, 31))
-    assert parse_period("2026-Q1") == (date(2026, 1, 1), date(2026, 3, 31))
-    assert parse_period("2024") == (date(2024, 1, 1), date(2024, 12, 31))
-    assert parse_period("2026-02-10..2026-02-20") == (date(2026, 2, 10), date(2026, 2, 20))
-    with pytest.raises(ValueError, match="use 2026-03"):
-        parse_period("March")
-    assert default_periods(date(2026, 4, 1)) == [
-        (date(2026, 2, 1), date(2026, 2, 28)),
-        (date(2026, 3, 1), date(2026, 3, 31)),
-    ]
 
 
 @pytest.fixture
@@ -49,39 +33,107 @@ def booked(runtime, load_firm):
     return runtime
 
 
-def test_export_writes_csv_and_jsonl_per_client_and_period(booked):
-    results = {r.client_id: r for r in run_export("2026-03")}
-    assert (results["C02"].bookings, results["C02"].lines) == (2, 6)
-    assert results["C01"].bookings == 0  # a draft is not booked output
+def test_export_writes_csv_and_jsonl_per_client(booked):
+    results = {r.client_id: r for r in run_export()}
+    assert set(results) == {"C02"}  # C01 has only a draft: not booked output, no files
+    c02 = results["C02"]
+    assert (c02.bookings, c02.lines) == (3, 9)
     store = booked.store
-    rows = list(csv.DictReader(io.StringIO(store.get_file(results["C02"].csv_key).decode())))
-    assert [r["account"] for r in rows] == ["6100", "1171", "2000", "5820", "1171", "1000"]
+    rows = list(csv.DictReader(io.StringIO(store.get_file(c02.csv_key).decode())))
+    assert [r["account"] for r in rows][:6] == ["6100", "1171", "2000", "5820", "1171", "1000"]
     assert rows[0]["vat_code"] == "VI81" and rows[0]["debit"] == "1000.00"
     assert rows[0]["supplier_name"] == "Gloor Elektro AG" and rows[0]["status"] == "posted"
+    assert [r["date"] for r in rows[::3]] == ["2026-03-01", "2026-03-04", "2026-04-02"]
     seqs = [int(r["seq"]) for r in rows]
-    assert seqs == sorted(seqs)
-    bookings = [json.loads(line) for line in store.get_file(results["C02"].jsonl_key).splitlines()]
-    assert [b["lines"][0]["account"] for b in bookings] == ["6100", "5820"]
+    assert seqs == sorted(seqs) and (seqs[0], seqs[-1]) == (c02.first_seq, c02.last_seq)
+    bookings = [json.loads(line) for line in store.get_file(c02.jsonl_key).splitlines()]
+    assert [b["lines"][0]["account"] for b in bookings] == ["6100", "5820", "6100"]
     assert bookings[0]["document_url"].endswith(f"/api/v1/documents/{bookings[0]['document_id']}")
-    header = store.get_file(results["C01"].csv_key).decode().splitlines()
-    assert header == [",".join(header[0].split(","))] and header[0].startswith("seq,")
-    assert results["C02"].csv_key == export_key("C02", date(2026, 3, 1), date(2026, 3, 31), "csv")
+    assert c02.csv_key == export_key("C02", c02.first_seq, "csv")
+    assert c02.csv_key == f"exports/C02/{c02.first_seq:012d}/bookings.csv"
 
 
-def test_export_is_repeatable_and_scoped(booked):
-    first = run_export("2026-03", "C02")
-    data = booked.store.get_file(first[0].jsonl_key)
-    again = export_bookings.fn("2026-03", "C02")  # the flow's body, without Prefect
-    assert [r.model_dump() for r in first] == [r.model_dump() for r in await_result(again)]
-    assert booked.store.get_file(first[0].jsonl_key) == data
+def test_a_run_with_nothing_new_writes_nothing(booked):
+    [first] = run_export("C02")
+    again = export_bookings.fn("C02")  # the flow's body, without Prefect
+    assert await_result(again) == []
+    assert run_export() == []
+    assert booked.store.get_file(first.csv_key)  # the earlier export stays as it was
     with pytest.raises(ValueError, match="unknown client"):
-        run_export("2026-03", "C99")
+        run_export("C99")
 
 
 def await_result(value):  # the flow is async; .fn returns its coroutine
     import asyncio
 
     return asyncio.run(value) if asyncio.iscoroutine(value) else value
+
+
+def exported_seqs(store, results) -> list[int]:
+    return [
+        json.loads(line)["seq"]
+        for r in results
+        for line in store.get_file(r.jsonl_key).decode().splitlines()
+    ]
+
+
+def test_export_goes_by_posting_seq_each_booking_in_exactly_one_export(runtime, load_firm):
+    """Regression: the export picked bookings by date in last and this month, so the
+    posted bookings of older documents were in no export at all."""
+    load_firm()
+    db, store = runtime.db, runtime.store
+    old = invoice(OFFLINE, invoice_number="RE-2025-1", issue_date=date(2025, 2, 3))
+    route_recorded(db, record(db, "C02", "y1"), old)  # dated a year ago, posted today
+
+    first = run_export()
+
+    assert [r.client_id for r in first] == ["C02"]
+    with db.session() as s:
+        [booking] = s.scalars(select(BookingRow).where(BookingRow.client_id == "C02")).all()
+        assert booking.date == date(2025, 2, 3)
+        assert s.get(Counter, "export:C02").value == booking.seq  # the watermark
+        old_seq = booking.seq
+    assert exported_seqs(store, first) == [old_seq]
+    # Posted between the runs: a new invoice, and the reversal of the old booking.
+    new = invoice(OFFLINE, invoice_number="RE-2026-2", issue_date=date(2026, 5, 6))
+    route_recorded(db, record(db, "C02", "y2"), new)
+    with db.session() as s:
+        reversal = reverse_booking(s, booking.id, by="anna")
+        s.flush()
+        reversal_seq = reversal.seq
+
+    second = run_export()
+
+    later = exported_seqs(store, second)
+    assert len(later) == 2 and reversal_seq in later and old_seq not in later
+    assert second[0].csv_key != first[0].csv_key  # the first export's files are untouched
+    assert exported_seqs(store, first) == [old_seq]
+    assert run_export() == []
+    with db.session() as s:
+        posted = sorted(s.scalars(select(BookingRow.seq).where(BookingRow.seq.is_not(None))))
+    assert sorted(exported_seqs(store, first + second)) == posted  # each exactly once
+
+
+def test_a_failed_write_leaves_the_watermark_and_the_next_run_writes_it(booked, monkeypatch):
+    store = booked.store
+    real_put = store.put_file
+    calls: list[str] = []
+
+    def flaky(key: str, data: bytes, content_type: str) -> None:
+        calls.append(key)
+        if key.endswith(".jsonl") and len(calls) == 2:
+            raise OSError("disk full")
+        real_put(key, data, content_type)
+
+    monkeypatch.setattr(store, "put_file", flaky)
+    with pytest.raises(RuntimeError, match="export failed for C02"):
+        run_export()
+    with booked.db.session() as s:
+        watermark = s.get(Counter, "export:C02")
+        assert watermark is None or watermark.value == 0  # rolled back with the export
+    [result] = run_export()
+    assert result.csv_key == calls[0]  # the same name: the half-written export is replaced
+    assert len(exported_seqs(store, [result])) == 3
 
 
 def test_polling_in_sequence_never_misses_or_repeats(booked):

@@ -141,7 +141,14 @@ def test_page_over_its_time_limit_fails_alone_and_the_pool_recovers(short_ocr_li
 
 
 def crash_the_worker(*_args: object) -> None:
-    """Run in an OCR worker instead of libtesseract: dies like a segfault would."""
+    """Run in an OCR worker instead of libtesseract: a segfault, as hostile input can
+    cause in a C library."""
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def kill_the_worker(*_args: object) -> None:
+    """Run in an OCR worker instead of libtesseract: killed from outside (kill -9, the
+    OOM killer); Ctrl-C's SIGINT ends it the same way."""
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -155,6 +162,17 @@ def test_crashed_ocr_worker_is_a_clear_error_and_is_replaced(monkeypatch) -> Non
     assert "OCR of a page crashed" in reading.error.message
     monkeypatch.undo()
     assert "5151" in read(image_pdf(small_page_image(["Beleg Nr. 5151"]))).text
+
+
+def test_ocr_worker_killed_from_outside_is_not_the_files_error(monkeypatch) -> None:
+    from extractors import tesseract
+    from extractors.errors import ReaderInterrupted
+
+    monkeypatch.setattr(tesseract, "read_words", kill_the_worker)
+    with pytest.raises(ReaderInterrupted, match="stopped by SIGKILL"):
+        read(image_pdf(small_page_image(["Beleg Nr. 5152"])), "killed.pdf")
+    monkeypatch.undo()
+    assert "5153" in read(image_pdf(small_page_image(["Beleg Nr. 5153"]))).text
 
 
 def test_missing_language_data_says_how_to_install_it(monkeypatch, tmp_path) -> None:

@@ -293,12 +293,14 @@ def test_proposal_is_made_once_and_confirmed_into_the_clients_list(db, load_firm
         assert [x.name for x in own.by_iban("CH5800791123000889012")] == ["Huber Sanitär GmbH"]
         assert other.by_iban("CH5800791123000889012") == []
         assert other.by_name("Huber Sanitär GmbH") == []
-        confirm_supplier(s, "new-77", "C01")
+        confirmed = confirm_supplier(s, "new-77", "C01")
+        assert confirmed.id == "SUP-0001"  # a directory id of its own
     with db.session() as s:
-        assert SqlSupplierDirectory(s, "C02").get("new-77").status is SupplierStatus.ACTIVE
+        assert SqlSupplierDirectory(s, "C02").get("SUP-0001").status is SupplierStatus.ACTIVE
+        assert SqlSupplierDirectory(s, "C01").get("new-77") is None
         links = s.scalar(
             select(func.count())
             .select_from(ClientSupplier)
-            .where(ClientSupplier.supplier_id == "new-77")
+            .where(ClientSupplier.supplier_id == "SUP-0001")
         )
         assert links == 1

@@ -194,7 +194,7 @@ def test_hostile_filename_is_cleaned() -> None:
     raw = mail(
         part(pdf(), disposition=b"attachment; filename*=UTF-8''..%2F..%2Fetc%2F%E2%80%AEfdp.exe")
     )
-    assert _names(_parse(raw)) == ["fdp.exe"]
+    assert _names(_parse(raw)) == ["fdp.exe.pdf"]  # a PDF: never served as an .exe
 
 
 def test_nameless_pdf_gets_a_default_name() -> None:
@@ -266,7 +266,7 @@ def test_type_is_decided_by_bytes_not_by_declaration() -> None:
     )
     parsed = _parse(raw)
     assert [(a.filename, a.media_type, a.declared_type) for a in parsed.attachments] == [
-        ("x.pdf", MediaType.PNG, "application/pdf")
+        ("x.pdf.png", MediaType.PNG, "application/pdf")  # named for what it is
     ]
     assert [(s.filename, s.reason) for s in parsed.skipped] == [("y.pdf", "not a document type")]
 

@@ -1,11 +1,10 @@
-"""`export-bookings` as deployed: on demand with `period` and `client_id`, and nightly
-without parameters (every client, the month of yesterday and the one before)."""
+"""`export-bookings` as deployed: on demand for one client (`client_id`), and nightly
+without parameters (every client, what it posted since its last export)."""
 
 import asyncio
 import json
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,21 +41,22 @@ def test_export_bookings_deployment_writes_files(prefect_harness, runtime, load_
     load_firm()
     export_bookings = by_name("export-bookings").load_flow()
     with runtime.db.session() as s:
-        seq = _posted(s, "C02", date(2026, 1, 15), "test:1")
-        _posted(s, "C02", date(2026, 2, 1), "test:2")  # another period
+        first = _posted(s, "C02", date(2026, 1, 15), "test:1")
+        second = _posted(s, "C02", date(2024, 2, 1), "test:2")  # dated long ago
 
-    results = asyncio.run(export_bookings(period="2026-01", client_id="C02"))
+    results = asyncio.run(export_bookings(client_id="C02"))
 
     [result] = results
-    assert result.bookings == 1
+    assert (result.bookings, result.first_seq, result.last_seq) == (2, first, second)
     rows = runtime.store.get_file(result.jsonl_key).decode().splitlines()
-    assert [json.loads(r)["seq"] for r in rows] == [seq]
+    assert [json.loads(r)["seq"] for r in rows] == [first, second]
     assert runtime.store.get_file(result.csv_key).decode().startswith("seq,")
 
-    # The nightly run (the deployment has no parameters): every client, two months.
-    nightly = asyncio.run(export_bookings(**by_name("export-bookings").parameters))
-    yesterday = datetime.now(ZoneInfo("Europe/Zurich")).date() - timedelta(days=1)
-    assert {r.client_id for r in nightly} == {"C01", "C02"}
-    assert any(r.start <= yesterday <= r.end for r in nightly)
-    for r in nightly:
-        assert runtime.store.get_file(r.csv_key)
+    # The nightly run (the deployment has no parameters): every client, only what is new.
+    parameters = by_name("export-bookings").parameters
+    assert asyncio.run(export_bookings(**parameters)) == []
+    with runtime.db.session() as s:
+        third = _posted(s, "C01", date(2026, 3, 2), "test:3")
+    nightly = asyncio.run(export_bookings(**parameters))
+    assert [(r.client_id, r.first_seq, r.last_seq) for r in nightly] == [("C01", third, third)]
+    assert runtime.store.get_file(nightly[0].csv_key)

@@ -210,7 +210,7 @@ def test_document_run_is_named_and_tagged_with_its_type(prefect_harness, runtime
     assert doc_type is None or type_tags == [f"type:{doc_type}"]
 
 
-def test_scans_are_read_under_the_ocr_tag_with_a_time_limit(runtime, load_firm):
+def test_scans_are_read_under_the_ocr_tag_with_the_readers_own_time_limit(runtime, load_firm):
     load_firm()
     text_pdf = invoice_pdf("C02", number=4)[0]
     scan = scan_png()
@@ -218,7 +218,9 @@ def test_scans_are_read_under_the_ocr_tag_with_a_time_limit(runtime, load_firm):
     ocr = pipeline.reader_for(scan, "b" * 64)
     assert pipeline.OCR_TAG not in plain.tags and plain.timeout_seconds is None
     assert pipeline.OCR_TAG in ocr.tags
-    assert ocr.timeout_seconds >= runtime.settings.ocr_page_timeout_s
+    # No Prefect time limit: on a worker thread Prefect cannot stop the step (it warns so);
+    # the reader stops its own worker processes (tests/test_read_bounds.py).
+    assert ocr.timeout_seconds is None
     assert ocr.name == "read-document"
 
 

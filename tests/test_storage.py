@@ -71,14 +71,14 @@ def test_master_data_load_is_idempotent_and_hashes_secrets(db, load_firm):
                 "token-hans",
                 "token-lea",
                 "staff-token-anna",
-                "hans-pw-123",
-                "anna-pw-123",
+                "hans-pw-123456",
+                "anna-pw-123456",
             ):
                 assert secret not in stored
         assert user_for_token(s, "token-hans").client_id == "C01"
         assert user_for_token(s, "staff-token-anna").is_staff
         assert user_for_token(s, "nope") is None
-        assert user_for_password(s, "hans", "hans-pw-123").username == "hans"
+        assert user_for_password(s, "hans", "hans-pw-123456").username == "hans"
         assert user_for_password(s, "hans", "wrong") is None
         assert client_for_address(s, "Muster-7F3A9C@in.treuhand.example") == "C01"
         assert get_client(s, "C02").mode.value == "offline"
@@ -89,6 +89,70 @@ def test_offline_client_cannot_be_made_responsible():
     data["clients"][1]["policy"] = {"supplier_invoice": "client"}
     with pytest.raises(ValueError, match="offline client cannot be responsible"):
         MasterData.model_validate(data)
+
+
+def _shared_uid(data: dict) -> None:
+    data["clients"][1]["uid"] = "CHE-116.281.710"  # C01's
+
+
+def _foreign_inbound(data: dict) -> None:
+    data["clients"][1]["inbound"] = "brot@mail.example"
+
+
+def _short_password(data: dict) -> None:
+    data["clients"][0]["users"][0]["password"] = "x"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_shared_uid, "client C02: UID CHE-116.281.710 is already client C01's"),
+        (
+            _foreign_inbound,
+            "client C02: inbound address 'brot@mail.example' is not in the firm's inbound "
+            "domain 'in.treuhand.example'",
+        ),
+        (_short_password, "user 'hans': the password has 1 characters; use at least 12"),
+    ],
+    ids=["uid-of-another-client", "inbound-outside-the-domain", "one-character-password"],
+)
+def test_setup_load_refuses_what_would_mix_up_clients_or_guard_nothing(change, message, tmp_path):
+    """Regression: `setup load` accepted each of these."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    data = master_data()
+    change(data)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MasterData.model_validate(data)
+    file = tmp_path / "firm.json"
+    file.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(app, ["setup", "load", str(file)])
+    assert result.exit_code == 1 and message in " ".join(result.output.split())
+    assert "input_value" not in result.output and "token-" not in result.output  # no secrets
+
+
+def test_the_demo_loads_and_a_later_file_cannot_reuse_a_clients_uid(db):
+    from pathlib import Path
+
+    import yaml
+
+    from storage.masterdata import load_master_data
+
+    demo = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
+    data = yaml.safe_load(demo.read_text(encoding="utf-8"))
+    with db.session() as s:
+        load_master_data(s, MasterData.model_validate(data))
+    newcomer = {
+        "fiduciary": data["fiduciary"],
+        "clients": [{"id": "C09", "name": "Kopie AG", "mode": "offline", "uid": "CHE-116.281.710"}],
+    }
+    with db.session() as s, pytest.raises(ValueError, match=r"UID CHE-116\.281\.710 is already"):
+        load_master_data(s, MasterData.model_validate(newcomer))
 
 
 def test_same_bytes_twice_is_a_duplicate_and_other_client_is_not(db, load_firm):

@@ -127,7 +127,7 @@ def test_upload_page_in_chromium(site: Site, browser, tmp_path: Path):  # type: 
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
-    _login(page, site.base, "hans", "hans-pw-123")
+    _login(page, site.base, "hans", "hans-pw-123456")
     assert page.url.endswith("/upload")
     page.wait_for_selector("text=Belege hochladen")
     page.click('label.segment:has(input[value="expense"])')
@@ -179,7 +179,7 @@ def test_upload_page_in_chromium(site: Site, browser, tmp_path: Path):  # type: 
 def test_offline_clients_user_sees_why_there_is_no_web_upload(site: Site, browser, tmp_path: Path):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 420, "height": 800})
     page = context.new_page()
-    _login(page, site.base, "fritz", "fritz-pw-123")
+    _login(page, site.base, "fritz", "fritz-pw-123456")
     refusal = page.wait_for_selector('[data-testid="refusal"]')
     assert "Offline-Kunde" in refusal.inner_text()
     assert "brot-a81c2e@in.treuhand.example" in refusal.inner_text()

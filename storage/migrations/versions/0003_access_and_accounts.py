@@ -1,9 +1,9 @@
 """access and accounts: who may see what, and accounts that can be revoked
 
-- users: `email` (their mails count as their own uploads), `language`, `disabled_at`
-  and `auth_epoch` (sessions carry it; logout, a password or token change raise it, so
-  every older session dies);
-- staff_users: `disabled_at`, `auth_epoch` likewise;
+- users: `email` (their mails count as their own uploads), `language`, `disabled_at` /
+  `disabled_by` and `auth_epoch` (sessions carry it; logout, a password or token change
+  raise it, so every older session dies);
+- staff_users: `disabled_at` / `disabled_by`, `auth_epoch` likewise;
 - clients: `payroll_visible` (company users see payslips only when true);
 - tasks: `assignee_user` (a request addressed to one user; employees see only these) and
   `outcome` (released, posted, rejected, done: what completing it meant);
@@ -28,6 +28,7 @@ depends_on: str | Sequence[str] | None = None
 def _account_columns() -> list[sa.Column]:
     return [
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("disabled_by", sa.String(length=100), nullable=True),
         sa.Column("auth_epoch", sa.Integer(), nullable=False, server_default="0"),
     ]
 
@@ -61,8 +62,8 @@ def downgrade() -> None:
     with op.batch_alter_table("clients") as batch:
         batch.drop_column("payroll_visible")
     with op.batch_alter_table("staff_users") as batch:
-        batch.drop_column("auth_epoch")
-        batch.drop_column("disabled_at")
+        for name in ("auth_epoch", "disabled_by", "disabled_at"):
+            batch.drop_column(name)
     with op.batch_alter_table("users") as batch:
-        for name in ("auth_epoch", "disabled_at", "language", "email"):
+        for name in ("auth_epoch", "disabled_by", "disabled_at", "language", "email"):
             batch.drop_column(name)
