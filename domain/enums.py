@@ -192,3 +192,46 @@ class MediaType(StrEnum):
     TIFF = "image/tiff"
     HEIC = "image/heic"
     XML = "application/xml"  # e-invoices (XRechnung / UBL / CII)
+
+
+class BookingKind(StrEnum):
+    DOCUMENT = "document"  # from a document's reading
+    PAYMENT = "payment"  # a bank entry matched to an invoice
+    RULE = "rule"  # a bank entry booked by a posting rule
+
+
+class HistoryAction(StrEnum):
+    """What a person (or the pipeline on their behalf) did to a document."""
+
+    CORRECTED = "corrected"  # one field: before → after
+    RELEASED = "released"
+    APPROVED = "approved"
+    POSTED = "posted"
+    REJECTED = "rejected"
+    REVERSED = "reversed"
+    ASKED = "asked"  # the client was asked (a task or a mail)
+    NOT_A_DUPLICATE = "not_a_duplicate"
+    CONFIRMED = "confirmed"  # a supplier or bank details confirmed
+    UPLOADED = "uploaded"  # the document a request asked for
+
+
+class LearnedField(StrEnum):
+    """What a correction teaches per client and supplier (DESIGN.md, "Working a task")."""
+
+    ACCOUNT = "account"
+    VAT_CODE = "vat_code"
+    PAYMENT_METHOD = "payment_method"
+    PRIVATE = "private"
+
+
+class MailKind(StrEnum):
+    DIGEST = "digest"  # a company user's open tasks, daily
+    REMINDER = "reminder"  # remind-missing: a request past its due date
+    REQUEST = "request"  # "ask the client" for an offline client's contact
+
+
+class OutboxState(StrEnum):
+    QUEUED = "queued"  # not yet handed to the relay (also: the relay was down)
+    SENDING = "sending"  # handed over, not yet confirmed: never sent again
+    SENT = "sent"
+    LOGGED = "logged"  # no relay configured: the log says what would have been sent

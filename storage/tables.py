@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -106,6 +107,8 @@ class ClientRow(Base):
     vat_method: Mapped[str] = mapped_column(String(16), default="effective")
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     phase: Mapped[str] = mapped_column(String(16), default="regular", server_default="regular")
+    contact_email: Mapped[str | None] = mapped_column(String(254))  # requests (offline)
+    language: Mapped[str | None] = mapped_column(String(2))  # de | fr | it | en
     # Company users see payslips (documents and their tasks) only when this is true.
     payroll_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -285,6 +288,8 @@ class BookingRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     posted_at: Mapped[datetime | None] = mapped_column()
     posted_by: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), default="document", server_default="document")
+    corrected_by: Mapped[str | None] = mapped_column(String(100))  # a person changed it
     lines: Mapped[list["BookingLineRow"]] = relationship(
         order_by="BookingLineRow.line_no", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -371,3 +376,90 @@ class Counter(Base):
     __tablename__ = "counters"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DocumentEvent(Base):
+    """The document's history: each person's action and each corrected field."""
+
+    __tablename__ = "document_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))  # HistoryAction
+    field: Mapped[str | None] = mapped_column(String(40))
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
+    __table_args__ = (Index("ix_document_events_document", "document_id", "id"),)
+
+
+class LearnedRule(Base):
+    """What a correction taught for one client and supplier (latest correction wins)."""
+
+    __tablename__ = "learned_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"))
+    field: Mapped[str] = mapped_column(String(20))  # LearnedField
+    value: Mapped[str] = mapped_column(String(100))
+    learned_by: Mapped[str] = mapped_column(String(100))
+    learned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    document_id: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (UniqueConstraint("client_id", "supplier_id", "field"),)
+
+
+class SupplierAlias(Base):
+    """A printed name or an IBAN a correction tied to a supplier (IBANs: staff only)."""
+
+    __tablename__ = "supplier_aliases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # "name" | "iban"
+    value: Mapped[str] = mapped_column(String(200))
+    normalized: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id"))
+    learned_by: Mapped[str] = mapped_column(String(100))
+    learned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "kind", "normalized"),
+        Index("ix_supplier_aliases_normalized", "kind", "normalized"),
+    )
+
+
+class FieldPosition(Base):
+    """Where a supplier's layout prints a field (fractions of the page, top left origin)."""
+
+    __tablename__ = "field_positions"
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    page: Mapped[int] = mapped_column(Integer)
+    x0: Mapped[float] = mapped_column(Float)
+    y0: Mapped[float] = mapped_column(Float)
+    x1: Mapped[float] = mapped_column(Float)
+    y1: Mapped[float] = mapped_column(Float)
+    learned_by: Mapped[str] = mapped_column(String(100))
+    learned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMail(Base):
+    """A mail to send (digest, reminder, request), sent at most once: its Message-ID is
+    fixed when it is queued, and its state says how far sending got."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # MailKind
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(12))  # OutboxState
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_outbox_state", "state", "id"),)
