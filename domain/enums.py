@@ -42,6 +42,7 @@ class TextSource(StrEnum):
     OCR = "ocr"
     QR = "qr"
     XML = "xml"
+    CORRECTED = "corrected"  # a person's correction: a field's source, never a reading's
 
 
 class ReadErrorKind(StrEnum):
@@ -213,6 +214,7 @@ class HistoryAction(StrEnum):
     NOT_A_DUPLICATE = "not_a_duplicate"
     CONFIRMED = "confirmed"  # a supplier or bank details confirmed
     UPLOADED = "uploaded"  # the document a request asked for
+    DONE = "done"  # a task about it was done without posting (e.g. a question answered)
 
 
 class LearnedField(StrEnum):
@@ -222,6 +224,21 @@ class LearnedField(StrEnum):
     VAT_CODE = "vat_code"
     PAYMENT_METHOD = "payment_method"
     PRIVATE = "private"
+
+
+class AliasKind(StrEnum):
+    """What a correction tied to a supplier besides its master data (`supplier_aliases`)."""
+
+    NAME = "name"  # a printed name the matcher did not know
+    IBAN = "iban"  # a printed account, confirmed by staff only
+
+
+class LearnedHow(StrEnum):
+    """How a learned rule changed (`learned_changes`)."""
+
+    CORRECTION = "correction"  # a person corrected a document of the supplier
+    EDITED = "edited"  # set by hand on the supplier page or over the API
+    DELETED = "deleted"
 
 
 class MailKind(StrEnum):
@@ -235,3 +252,4 @@ class OutboxState(StrEnum):
     SENDING = "sending"  # handed over, not yet confirmed: never sent again
     SENT = "sent"
     LOGGED = "logged"  # no relay configured: the log says what would have been sent
+    FAILED = "failed"  # the relay refused it for good (5xx): not retried, last_error says why

@@ -76,6 +76,8 @@ class Extraction(BaseModel):
     recipient: Recipient | None = None
     payment_terms: str | None = None
     positions: dict[str, Box] = Field(default_factory=dict)
+    # Where each field's value came from: qr | xml | text_layer | ocr (the task page shows it).
+    sources: dict[str, TextSource] = Field(default_factory=dict)
     pages: int = 0
     error: ReadError | None = None
     # Page ranges (1-based, inclusive) when one file holds several documents.

@@ -70,6 +70,13 @@ class UserSpec(Strict):
         return self
 
 
+class ContactSpec(Strict):
+    """Where the fiduciary's requests to the client go (offline clients: "ask the client"
+    and its reminders are mails to this address)."""
+
+    email: str = Field(pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+$", max_length=254)
+
+
 # A policy override is either one party for every phase, or a party per phase.
 PolicyValue = Party | dict[Phase, Party]
 
@@ -91,6 +98,9 @@ class ClientSpec(Strict):
     suppliers: list[str] = Field(default_factory=list)
     # Company users see payslips (the documents and their tasks) only when true.
     payroll_visible: bool = False
+    contact: ContactSpec | None = None
+    # Pages, mails and task texts for users without a language of their own.
+    language: Language | None = None
     policy: dict[Activity, PolicyValue] = Field(default_factory=dict)
 
     @field_validator("uid")

@@ -12,12 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.enums import (
     Access,
+    BookingKind,
     BookingStatus,
     Channel,
     ClientMode,
     DocType,
     DocumentClass,
     DocumentState,
+    HistoryAction,
     MatchRule,
     Party,
     PaymentMethod,
@@ -48,6 +50,8 @@ class Client(Record):
     vat_method: VatMethod = VatMethod.EFFECTIVE
     policy: DivisionOfLabour
     phase: Phase = Phase.REGULAR  # which column of the policy applies to its documents
+    contact_email: str | None = None  # where requests to an offline client go
+    language: str | None = None  # de | fr | it | en, for users without their own
 
     @property
     def online(self) -> bool:
@@ -62,6 +66,8 @@ class Supplier(Record):
     address: Address | None = None
     account: str | None = None
     status: SupplierStatus = SupplierStatus.ACTIVE
+    # Printed names a correction tied to it (normalised), as the asking client may use them.
+    aliases: list[str] = Field(default_factory=list)
 
 
 class User(Record):
@@ -109,6 +115,18 @@ class PriorDocument(BaseModel):
     booking_status: BookingStatus | None = None
 
 
+class HistoryEntry(BaseModel):
+    """One entry of a document's history: a person's action, or one corrected field."""
+
+    at: datetime
+    by: str
+    action: HistoryAction
+    field: str | None = None
+    before: Any = None
+    after: Any = None
+    task_id: int | None = None
+
+
 class DocumentView(BaseModel):
     """The document resource (DESIGN.md, "Resources")."""
 
@@ -133,6 +151,7 @@ class DocumentView(BaseModel):
     note: str | None = None
     error: str | None = None
     routing: dict[str, Any] | None = None  # the decision and why
+    history: list[HistoryEntry] = Field(default_factory=list)  # who did what, oldest first
 
 
 class BookingLine(BaseModel):
@@ -196,6 +215,8 @@ class BookingView(BaseModel):
     document_url: str | None = None
     supplier_name: str | None = None
     posted_at: datetime | None = None
+    kind: BookingKind = BookingKind.DOCUMENT
+    corrected_by: str | None = None  # a person corrected it before it was posted
 
 
 class TaskDraft(BaseModel):

@@ -4,7 +4,7 @@ import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -96,6 +96,33 @@ class Settings(BaseSettings):
         description="Base URL users reach the web pages at (links in output, e.g. a "
         "booking's document_url). Empty: those links are relative (/api/v1/documents/7), "
         "never taken from a request's Host header.",
+    )
+    # Outbound mail (digests, reminders, requests): flows/notify.py sends the outbox.
+    mail_relay_host: str | None = Field(
+        default=None,
+        description="SMTP relay outbound mail (digests, reminders, requests) is handed to. "
+        "Empty: nothing is sent; each mail is marked logged and the log says what would "
+        "have been sent (recipient, subject, Message-ID).",
+    )
+    mail_relay_port: int = Field(
+        default=587, ge=1, le=65535, description="Port of MAIL_RELAY_HOST (587: submission)."
+    )
+    mail_relay_user: str | None = Field(
+        default=None, description="Login at the relay. Empty: no login."
+    )
+    mail_relay_password: SecretStr | None = Field(
+        default=None, description="Password of MAIL_RELAY_USER."
+    )
+    mail_relay_tls: Literal["auto", "starttls", "ssl", "none"] = Field(
+        default="auto",
+        description="TLS to the relay: auto (STARTTLS when the relay offers it; required "
+        "when logging in), starttls (always required), ssl (TLS from the first byte, "
+        "e.g. port 465), none (plain; not with a login).",
+    )
+    mail_from: str | None = Field(
+        default=None,
+        description="Sender of outbound mail, e.g. Treuhand Muster AG "
+        "<noreply@treuhand.example>. Empty: the firm's name <noreply@ its inbound domain>.",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -191,6 +218,20 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FIDUFLOW_SMTP_REQUIRE_TLS needs FIDUFLOW_SMTP_TLS_CERT and _KEY: without a "
                 "certificate no sender could deliver"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _mail_login_settings_go_together(self) -> "Settings":
+        if (self.mail_relay_user is None) != (self.mail_relay_password is None):
+            raise ValueError(
+                "FIDUFLOW_MAIL_RELAY_USER and FIDUFLOW_MAIL_RELAY_PASSWORD go together: set "
+                "both (the relay asks for a login) or neither"
+            )
+        if self.mail_relay_user is not None and self.mail_relay_tls == "none":
+            raise ValueError(
+                "FIDUFLOW_MAIL_RELAY_TLS=none with FIDUFLOW_MAIL_RELAY_USER would send the "
+                "relay password in clear; use auto, starttls or ssl"
             )
         return self
 

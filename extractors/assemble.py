@@ -166,6 +166,16 @@ def norm_rate(rate: Decimal) -> Decimal:
     return rate.normalize()
 
 
+def _set_source(ex: Extraction, name: str, source: str, page_source: TextSource | None) -> None:
+    """The field's source as people are shown it: the QR-bill or the e-invoice XML when
+    the value came from there, else how the page was read (text layer or OCR)."""
+    exact = {"qr": TextSource.QR, "xml": TextSource.XML}.get(source)
+    if exact is not None:
+        ex.sources[name] = exact
+    elif page_source is not None:
+        ex.sources[name] = page_source
+
+
 def box_of(words: list[Word]) -> Box | None:
     if not words:
         return None
@@ -300,11 +310,13 @@ def extract_fields(reading: Reading, classification: Classification) -> Extracti
         if pick is not None:
             setattr(ex, name, pick.value)
             confidence[name] = round(pick.conf, 3)
+            _set_source(ex, name, pick.source, reading.text_source)
             if pick.box:
                 ex.positions[name] = pick.box
     if fs.get("vat"):
         ex.vat = fs.get("vat")
         confidence["vat"] = round(fs.conf("vat"), 3)
+        _set_source(ex, "vat", fs.picks["vat"].source, reading.text_source)
         if fs.picks["vat"].box:
             ex.positions["vat"] = fs.picks["vat"].box
     if fs.get("supplier_address"):

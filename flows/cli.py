@@ -316,6 +316,15 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for row in data["open_tasks"]:
         tasks.add_row(row["assignee"], row["kind"], str(row["count"]))
     out.print(tasks)
+    mail = data.get("outbox") or {}
+    if mail.get("states"):
+        out.print("outbox: " + ", ".join(f"{n} {s}" for s, n in sorted(mail["states"].items())))
+    for stuck in mail.get("stuck") or []:
+        out.print(
+            f"[yellow]mail #{stuck['id']} ({stuck['kind']}, {stuck['client_id'] or '-'}) was "
+            f"handed to the relay but never confirmed; not sent again — look for "
+            f"{stuck['message_id']} in the relay's log[/yellow]"
+        )
     runs = Table(title=f"last flow runs ({api_url or 'no Prefect server running'})")
     for column in ("flow run", "state", "start"):
         runs.add_column(column)
@@ -405,7 +414,8 @@ def show_settings() -> None:
 
     current = Settings()
     table = Table(title="settings")
-    for column in ("variable", "value", "default", "meaning"):
+    table.add_column("variable", no_wrap=True)  # whole, so it can be copied on any terminal
+    for column in ("value", "default", "meaning"):
         table.add_column(column)
     for name, field in Settings.model_fields.items():
         value = getattr(current, name)
@@ -578,7 +588,8 @@ def smtp() -> None:
 def api() -> None:
     """HTTP intake (API and web pages) only (stateless: run several behind a load balancer)."""
     try:
-        from ingest.api import create_app, run_http_in_thread
+        from ingest.api import run_http_in_thread
+        from web.app import create_app  # intake and the workspace (task inbox, task pages)
     except ModuleNotFoundError as exc:
         fail(f"HTTP intake is not available in this installation ({exc.name})")
     runtime, dispatcher = _intake_dispatcher()

@@ -57,6 +57,20 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         cron="0 7 * * *",
     ),
     DeploymentSpec(
+        name="send-digests",
+        entrypoint="flows/notify.py:send_digests",
+        description="Daily: mail each online client's users with an email the list of "
+        "their open tasks (overdue first, with links), once per user and day.",
+        cron="0 7 * * *",
+    ),
+    DeploymentSpec(
+        name="send-outbox",
+        entrypoint="flows/notify.py:send_outbox_flow",
+        description="Every minute: hand queued mails (digests, reminders, requests) to the "
+        "relay, each at most once; without a relay, log what would have been sent.",
+        cron="* * * * *",
+    ),
+    DeploymentSpec(
         name="close-period",
         entrypoint="flows/close_period.py:close_period",
         description="Monthly (and on demand with client and period): a checklist per "
@@ -90,9 +104,10 @@ def runner_deployment(spec: DeploymentSpec) -> Any:
     )
 
 
-# `fiduflow serve` takes the runs of these itself (flows/in_process.py says why); the
-# runner takes the rest.
-IN_PROCESS = ("process-inbox",)
+# `fiduflow serve` takes the runs of these itself (flows/in_process.py says why: a
+# runner process per sweep, or per minute for send-outbox, would cost more CPU than the
+# work); the runner takes the rest.
+IN_PROCESS = ("process-inbox", "send-outbox")
 
 
 def runner_deployments() -> list[Any]:

@@ -11,6 +11,8 @@ Two kinds of run skip that:
   serve, mostly finds nothing, because serve's batch worker already takes what is due.
   The deployment and its schedule are registered as the runner would (the UI shows the
   schedule, each sweep is a run of the deployment); serve takes its due runs itself.
+  Likewise `send-outbox`, every minute (flows/notify.py), on a schedule thread of its own
+  so that a long sweep does not hold up the mail.
 
 Either way the run is Prefect's engine running the flow (`prefect.flow_engine.run_flow`)
 on a thread of serve, with serve's database connections and warm workers. Not enforced

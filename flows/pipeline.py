@@ -57,6 +57,7 @@ def job_of(row: DocumentRow) -> steps.DocumentJob:
             "document_class": row.document_class,
             "note": row.note,
         },
+        skip_duplicate_check=bool((row.meta or {}).get("not_a_duplicate")),
     )
 
 

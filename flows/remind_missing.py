@@ -11,7 +11,12 @@ with a due date before today (Europe/Zurich):
 2. A task assigned to an **offline client**: offline clients cannot act (the policy
    changed since it was created). It moves to the fiduciary's list.
 3. A task assigned to an **online client**: it gets a reminder — the first the day after
-   it fell due, then one every `REMIND_EVERY_DAYS` days while it stays open.
+   it fell due, then one every `REMIND_EVERY_DAYS` days while it stays open. The reminder
+   also reaches the client by mail: to the user the task is addressed to
+   (`assignee_user`), else to each of the client's company users who can see it, if they
+   have an `email` (in their language). The mails are queued in the same transaction,
+   once per task, reminder date and user (`reminder:<task>:<date>:<user>`), and sent at
+   the end of the run (flows/notify.py; no relay: logged).
 
 Tasks of the fiduciary are left alone (they are on the fiduciary's list already) and are
 counted as overdue in the artifact. Idempotent: a second run on the same day changes
@@ -29,12 +34,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import Party, TaskKind, TaskStatus
+from domain.enums import Access, MailKind, Party, TaskKind, TaskStatus
+from domain.mails import TaskLine, compose_reminder, pick_language
 from domain.records import Client
+from flows.notify import send_outbox
 from flows.pipeline import run_logger
 from flows.runtime import get_runtime
-from storage.masterdata import get_client
-from storage.tables import TaskRow, utcnow
+from storage.masterdata import get_client, user_by_username
+from storage.outbox import queue_mail
+from storage.scope import Scope
+from storage.tables import DocumentRow, Fiduciary, TaskRow, UserRow, utcnow
 
 ZURICH = ZoneInfo("Europe/Zurich")
 REMIND_EVERY_DAYS = 7
@@ -46,6 +55,7 @@ class ReminderReport(BaseModel):
     moved_offline: list[int] = Field(default_factory=list)
     book_without_document: list[int] = Field(default_factory=list)
     overdue_fiduciary: list[int] = Field(default_factory=list)
+    mails: int = 0  # reminder mails queued by this run
     per_client: dict[str, dict[str, int]] = Field(default_factory=dict)
 
     def count(self, client_id: str, what: str) -> None:
@@ -113,6 +123,70 @@ def apply_reminders(session: Session, today: date) -> ReminderReport:
     return report
 
 
+def reminder_key(task_id: int, today: date, username: str) -> str:
+    return f"reminder:{task_id}:{today.isoformat()}:{username}"
+
+
+def queue_reminder_mails(session: Session, report: ReminderReport, public_url: str | None) -> int:
+    """A mail for each reminder of this run (see the module); how many were queued."""
+    firm = session.get(Fiduciary, 1)
+    firm_name = firm.name if firm else "fiduflow"
+    queued = 0
+    for task_id in report.reminded:
+        task = session.get(TaskRow, task_id)
+        if task is None or task.due_date is None:
+            continue
+        client = get_client(session, task.client_id)
+        document = session.get(DocumentRow, task.document_id) if task.document_id else None
+        line = TaskLine(task_id=task.id, kind=task.kind, reason=task.reason, due_date=task.due_date)
+        for row in _reminder_recipients(session, task, document):
+            assert row.email is not None  # _reminder_recipients takes users with one
+            subject, body = compose_reminder(
+                language=pick_language(row.language, client.language if client else None),
+                name=row.username,
+                client_name=client.name if client else task.client_id,
+                firm_name=firm_name,
+                task=line,
+                today=report.today,
+                public_url=public_url,
+            )
+            queue_mail(
+                session,
+                kind=MailKind.REMINDER,
+                recipient=row.email,
+                subject=subject,
+                body=body,
+                dedupe_key=reminder_key(task.id, report.today, row.username),
+                client_id=task.client_id,
+                task_id=task.id,
+            )
+            queued += 1
+    report.mails += queued
+    return queued
+
+
+def _reminder_recipients(
+    session: Session, task: TaskRow, document: DocumentRow | None
+) -> list[UserRow]:
+    """The addressed user, else the client's company users who may see the task; only
+    enabled users with an email."""
+    statement = select(UserRow).where(
+        UserRow.client_id == task.client_id,
+        UserRow.email.is_not(None),
+        UserRow.disabled_at.is_(None),
+    )
+    if task.assignee_user:
+        statement = statement.where(UserRow.username == task.assignee_user)
+    else:
+        statement = statement.where(UserRow.access == Access.COMPANY.value)
+    recipients = []
+    for row in session.scalars(statement.order_by(UserRow.username)):
+        user = user_by_username(session, row.username)
+        if user is not None and Scope.of(user).sees_task(task, document):
+            recipients.append(row)
+    return recipients
+
+
 def _reminder_due(task: TaskRow, today: date) -> bool:
     last = (task.details or {}).get("last_reminder")
     if last is None:
@@ -136,7 +210,8 @@ def report_markdown(report: ReminderReport) -> str:
     lines = [
         f"# Overdue tasks on {report.today:%d.%m.%Y}",
         "",
-        f"- reminders to online clients: **{len(report.reminded)}**",
+        f"- reminders to online clients: **{len(report.reminded)}** "
+        f"({report.mails} mails to their users)",
         f"- moved to the fiduciary (offline client): **{len(report.moved_offline)}**",
         f"- requested documents not received, book without them: "
         f"**{len(report.book_without_document)}**",
@@ -155,8 +230,12 @@ async def remind_missing(today: date | None = None) -> ReminderReport:
     """Remind clients of overdue tasks; hand what they cannot or did not do to the
     fiduciary. `today` defaults to today in Europe/Zurich (set it to replay a day)."""
     day = today or today_in_zurich()
-    with get_runtime().db.session() as session:
+    runtime = get_runtime()
+    with runtime.db.session() as session:
         report = apply_reminders(session, day)
+        queue_reminder_mails(session, report, runtime.settings.public_url)
+    # Sent now, not a minute later by send-outbox; a relay that is down loses nothing.
+    send_outbox(runtime.db, runtime.settings, logger=run_logger())
     kinds = Counter(
         {
             "reminded": len(report.reminded),

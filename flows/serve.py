@@ -13,12 +13,12 @@
    flows/dispatch.py says why).
 5. The batch worker (a thread) runs `process-backlog` whenever documents are due.
 6. Prefect's runner serves the deployments of `flows.deployments` (runs retried or
-   started from the UI, and the schedules of remind-missing, close-period and
-   export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs at
+   started from the UI, and the schedules of remind-missing, send-digests, close-period
+   and export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs at
    once: each is a new process, and two cores do not get faster with more of them. The
-   5-minute process-inbox sweep is registered with its schedule but run in this process
-   (flows/in_process.py: a runner process costs ~3–4 s of CPU for a sweep that, next to
-   the batch worker, mostly finds nothing).
+   5-minute process-inbox sweep and the every-minute send-outbox are registered with their
+   schedules but run in this process (flows/in_process.py: a runner process costs ~3–4 s
+   of CPU for a sweep that, next to the batch worker, mostly finds nothing).
 """
 
 import atexit
@@ -76,9 +76,10 @@ def _stop(process: subprocess.Popen) -> None:
 
 def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[str]]:  # type: ignore[no-untyped-def]
     """SMTP and HTTP intake in this process; returns (stoppers, banner lines)."""
-    from ingest.api import create_app, run_http_in_thread
+    from ingest.api import run_http_in_thread
     from ingest.smtp import SmtpConfigError, start_smtp
     from storage.masterdata import inbound_addresses
+    from web.app import create_app  # intake and the workspace (task inbox, task pages)
 
     settings = runtime.settings
     try:
@@ -128,7 +129,8 @@ def serve_all() -> None:
     # Before any run starts here: what a previous serve left running in its process.
     orphans = crash_orphans(["process-document", *IN_PROCESS])
     deployments = runner_deployments()
-    schedule = InProcessSchedule([by_name(name) for name in IN_PROCESS]).start()
+    # One thread each: a long sweep does not hold up the mail of the minute.
+    schedules = [InProcessSchedule([by_name(name)]).start() for name in IN_PROCESS]
     backlog = process_batch.BACKLOG
     backlog.poll_s = settings.batch_poll_s
     dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
@@ -138,7 +140,7 @@ def serve_all() -> None:
     stoppers, lines = start_intake(runtime, dispatcher)
     if worker is not None:
         stoppers.append(worker.stop)
-    stoppers.append(schedule.stop)
+    stoppers.extend(schedule.stop for schedule in schedules)
 
     ui = api_url.removesuffix("/api")
     console.print("[bold green]fiduflow is running[/bold green]")

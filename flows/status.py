@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from domain.enums import DocumentState
 from flows.runtime import Runtime
+from storage import outbox
 from storage.documents import count_by_state
 from storage.scope import Scope
 from storage.tables import DocumentRow, TaskRow, utcnow
@@ -25,10 +26,12 @@ def collect_status(runtime: Runtime, api_url: str | None, runs: int = 10) -> dic
             )
         ]
         leases = _leases(session)
+        mail = _outbox(session)
     return {
         "documents": documents,
         "leases": leases,
         "open_tasks": open_tasks,
+        "outbox": mail,
         "last_runs": _last_runs(runs) if api_url else [],
         "prefect_api_url": api_url,
     }
@@ -48,6 +51,18 @@ def _leases(session: Any) -> dict[str, int]:
         "processing": count(processing, DocumentRow.lease_until >= now),
         "lease_expired": count(processing, DocumentRow.lease_until < now),
         "waiting_for_retry": count(received, DocumentRow.next_attempt_at > now),
+    }
+
+
+def _outbox(session: Any) -> dict[str, Any]:
+    """Mails per state, and those handed to the relay but never confirmed (never sent
+    again: an operator checks the relay's log for their Message-IDs)."""
+    return {
+        "states": outbox.counts_by_state(session),
+        "stuck": [
+            {"id": m.id, "kind": m.kind, "client_id": m.client_id, "message_id": m.message_id}
+            for m in outbox.stuck_sending(session)
+        ],
     }
 
 

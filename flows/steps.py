@@ -19,10 +19,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 import extractors
 from domain.enums import DocumentState, Party, TaskKind
 from domain.extraction import Extraction
+from domain.learned import Learned
 from domain.records import (
     Client,
     Decision,
     DocumentContext,
+    PriorDocument,
     Supplier,
     SupplierMatch,
     TaskDraft,
@@ -38,6 +40,7 @@ from storage import documents as documents_repo
 from storage.bookings import create_booking, document_origin
 from storage.db import DatabaseUnavailable
 from storage.history import SqlHistory, lock_client, record_facts
+from storage.learning import learned_for
 from storage.masterdata import get_client
 from storage.objects import ObjectStoreUnavailable
 from storage.suppliers import SqlClientDirectory, SqlSupplierDirectory, propose_supplier
@@ -84,6 +87,9 @@ class DocumentJob(BaseModel):
     sha256: str
     filename: str
     context: dict[str, Any] = Field(default_factory=dict)
+    # A person said "not a duplicate" on its suspected_duplicate task: routed without
+    # the duplicate check (document.meta["not_a_duplicate"]).
+    skip_duplicate_check: bool = False
 
 
 class Outcome(BaseModel):
@@ -161,6 +167,7 @@ class MatchResult(BaseModel):
 
     client: Client
     matching: Matching
+    learned: Learned | None = None  # what corrections taught for the matched supplier
 
     @property
     def match(self) -> SupplierMatch:
@@ -189,16 +196,41 @@ def match_document(job: DocumentJob, extraction: Extraction) -> MatchResult:
             client,
             SqlSupplierDirectory(session, job.client_id),
             SqlClientDirectory(session, job.client_id),
-            SqlHistory(session, job.client_id),
+            _history(session, job),
         )
-    return MatchResult(client=client, matching=matching)
+        supplier = matching.supplier.supplier
+        learned = learned_for(session, job.client_id, supplier.id) if supplier else None
+    return MatchResult(client=client, matching=matching, learned=learned)
+
+
+class _NoDuplicates(SqlHistory):
+    """The client's history without its duplicate candidates: a person decided that the
+    document is not a duplicate of what looks like it."""
+
+    def with_invoice_number(self, invoice_number: str) -> list[PriorDocument]:
+        return []
+
+    def on_date_with_total(self, on: Any, total: Any) -> list[PriorDocument]:
+        return []
+
+
+def _history(session: Any, job: DocumentJob) -> SqlHistory:
+    if job.skip_duplicate_check:
+        return _NoDuplicates(session, job.client_id)
+    return SqlHistory(session, job.client_id)
 
 
 @task(name="decide-routing", **STEP)
 def decide_routing(job: DocumentJob, extraction: Extraction, matched: MatchResult) -> Decision:
     # The client's phase (master data) says which column of its policy applies.
     client = matched.client
-    return decide(document_context(job, extraction), client, matched.matching, client.phase)
+    return decide(
+        document_context(job, extraction),
+        client,
+        matched.matching,
+        client.phase,
+        learned=matched.learned,
+    )
 
 
 @task(name="persist-outcome", **RETRYING)
@@ -278,7 +310,11 @@ def _recheck_duplicate(
 ) -> tuple[Decision, Matching]:
     """Look for a duplicate again under the client lock: one may have been committed
     between the match step and now. Found → the decision becomes the duplicate's."""
-    if decision.booking is None or matching.doc_type not in DUPLICATE_CHECKED:
+    if (
+        decision.booking is None
+        or matching.doc_type not in DUPLICATE_CHECKED
+        or job.skip_duplicate_check
+    ):
         return decision, matching
     prior = find_duplicate(matching.facts, SqlHistory(session, job.client_id))
     if prior is None:

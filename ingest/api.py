@@ -19,11 +19,15 @@ import datetime as dt
 import logging
 import threading
 import time
-from typing import Annotated, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 
 import uvicorn
 from fastapi import (
     APIRouter,
+    Body,
     Depends,
     FastAPI,
     File,
@@ -39,20 +43,25 @@ from fastapi import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette import types as asgi
 
+from domain.corrections import CompleteBody
 from domain.enums import (
     Access,
     Channel,
     DocumentClass,
     DocumentState,
+    LearnedField,
     MediaType,
+    Party,
     PaymentMethod,
+    TaskKind,
     TaskStatus,
 )
+from domain.learned import LearnedValueBody, SupplierView
 from domain.records import BookingView, DocumentView, TaskView, User
 from domain.settings import Settings
 from ingest.auth import SessionCodec, client_address, session_key, token_hint, user_from_token
@@ -70,8 +79,10 @@ from ingest.uploads import (
     submit,
     upload_client,
 )
+from routing.rebook import is_credit, rebuild_booking
 from storage import bookings as bookings_repo
 from storage import documents as documents_repo
+from storage import learning as learning_repo
 from storage import tasks as tasks_repo
 from storage.db import Database, DatabaseUnavailable
 from storage.objects import (
@@ -81,7 +92,7 @@ from storage.objects import (
     ObjectStoreUnavailable,
 )
 from storage.scope import Scope
-from storage.tables import DocumentRow
+from storage.tables import ClientRow, DocumentRow
 
 log = logging.getLogger("fiduflow.api")
 
@@ -209,7 +220,13 @@ def upload_document(
             description="Same key + same bytes → the same document; other bytes → 409",
         ),
     ] = None,
+    task: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="The missing_document request this upload answers"),
+    ] = None,
 ) -> DocumentView:
+    if task is not None:
+        client = _request_client(svc, user, task, client)
     owner = upload_client(svc, user, client)
     data = read_upload(file, svc.settings.max_message_bytes)
     media_type = media_type_of(data)
@@ -227,15 +244,37 @@ def upload_document(
             document_class=document_class,
             note=(note.strip() or None) if note else None,
             doc_date=date,
+            meta={"answers_task": task} if task is not None else {},
         ),
     )
     response.headers["Location"] = f"/api/v1/documents/{recorded.document_id}"
     if not recorded.created:
         response.headers["Idempotent-Replayed"] = "true"
     with svc.db.session() as session:
+        if task is not None:
+            tasks_repo.answer_with_upload(session, task, recorded.document_id, user)
         row = session.get(DocumentRow, recorded.document_id)
         assert row is not None
         return documents_repo.document_view(session, row, Scope.of(user))
+
+
+def _request_client(svc: Services, user: User, task_id: int, requested: str | None) -> str:
+    """The client of the request an upload answers (`?task=ID`), checked before the
+    file is taken in: the task must be a request the caller may answer."""
+    with svc.db.session() as session:
+        try:
+            row = tasks_repo.request_for_upload(session, Scope.of(user), task_id, user)
+        except LookupError:
+            not_found("task", task_id)
+        except tasks_repo.NotARequest as exc:
+            raise HTTPException(422, f"task: {exc}") from exc
+        except tasks_repo.TaskNotAllowed as exc:
+            raise HTTPException(403, str(exc)) from exc
+        if requested is not None and requested != row.client_id:
+            raise HTTPException(
+                422, f"client: task {task_id} is client {row.client_id}'s, not {requested}'s"
+            )
+        return row.client_id
 
 
 @router.get("/documents", response_model=list[DocumentView], responses=ERRORS)
@@ -308,46 +347,128 @@ def _content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
+_Body = TypeVar("_Body", bound=BaseModel)
+
+
+class TaskStatusFilter(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    ALL = "all"
+
+
 @router.get("/tasks", response_model=list[TaskView], responses=ERRORS)
 def list_tasks(
     user: CurrentUser,
     svc: Svc,
-    status: Annotated[TaskStatus | None, Query()] = None,
+    status: Annotated[TaskStatusFilter, Query()] = TaskStatusFilter.OPEN,
+    kind: Annotated[TaskKind | None, Query()] = None,
+    assignee: Annotated[Party | None, Query(description="client | fiduciary")] = None,
     client: Annotated[str | None, Query(description="Staff only: one client's tasks")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    due_before: Annotated[dt.date | None, Query(description="Due before this day")] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Only ids above this (paging)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TaskView]:
+    """In id order. Page with `?after=<largest id you have>`; `status` open (default),
+    done or all."""
     scope = Scope.of(user).narrowed(client)
     with svc.db.session() as session:
-        rows = tasks_repo.list_tasks(session, scope, status=status, limit=limit)
-        return [tasks_repo.task_view(row) for row in rows]
+        rows = tasks_repo.list_tasks(
+            session,
+            scope,
+            status=None if status is TaskStatusFilter.ALL else TaskStatus(status.value),
+            kind=kind,
+            assignee=assignee,
+            due_before=due_before,
+            after=after,
+            limit=limit,
+        )
+        return [tasks_repo.task_view(row, scope) for row in rows]
 
 
 @router.get("/tasks/{task_id}", response_model=TaskView, responses=ERRORS)
 def get_task(task_id: ObjectId, user: CurrentUser, svc: Svc) -> TaskView:
     with svc.db.session() as session:
-        row = tasks_repo.get_task(session, Scope.of(user), task_id)
+        scope = Scope.of(user)
+        row = tasks_repo.get_task(session, scope, task_id)
         if row is None:
             not_found("task", task_id)
-        return tasks_repo.task_view(row)
+        return tasks_repo.task_view(row, scope)
 
 
-@router.post(
-    "/tasks/{task_id}/complete",
-    response_model=TaskView,
-    responses={**ERRORS, 403: {"model": ErrorBody, "description": "Not yours to complete"}},
-)
-def complete_task(task_id: ObjectId, user: CurrentUser, svc: Svc) -> TaskView:
-    """Mark done; releasing an invoice or approving an expense posts its draft booking,
-    confirming bank details (staff) makes the account the supplier's."""
+TASK_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorBody, "description": "Not yours to do"},
+    409: {"model": ErrorBody, "description": "Someone acted first, or another task comes first"},
+    422: {"model": ErrorBody, "description": "Invalid body; the message names the field"},
+}
+
+
+@router.post("/tasks/{task_id}/complete", response_model=TaskView, responses=TASK_ERRORS)
+def complete_task(
+    task_id: ObjectId,
+    user: CurrentUser,
+    svc: Svc,
+    raw: Annotated[
+        Any,
+        Body(
+            description='Optional: `{"corrections": {FIELD: VALUE, …}, "note": "…"}` '
+            "(domain.corrections.CompleteBody); no body releases / approves as read"
+        ),
+    ] = None,
+) -> TaskView:
+    """Release / approve as read (no body), or with `corrections`: the document's fields
+    take the corrected values, the draft is rebuilt from them and posted when this was
+    the last open task holding it. On a `suspected_duplicate` task: "not a duplicate —
+    carry on" (the document is routed again without the duplicate check)."""
+    scope = Scope.of(user)
+    with _task_errors(), svc.db.session() as session:
+        if tasks_repo.get_task(session, scope, task_id) is None:
+            not_found("task", task_id)  # before the body: a stranger learns nothing from it
+        body = _parsed(CompleteBody, raw)
+        row = tasks_repo.complete_task(
+            session,
+            scope,
+            task_id,
+            user,
+            body.corrections,
+            body.note.strip() or None if body.note else None,
+            rebuild=rebuild_booking,
+            is_credit=is_credit,
+        )
+        if row is None:
+            not_found("task", task_id)
+        view = tasks_repo.task_view(row, scope)
+        route_again = (
+            row.kind == TaskKind.SUSPECTED_DUPLICATE.value
+            and row.completed_by == user.username
+            and row.document_id is not None
+        )
+    if route_again and view.document_id is not None:
+        svc.processing(view.document_id)  # after the commit: it is `received` again
+    return view
+
+
+def _parsed(model: type[_Body], raw: Any) -> _Body:
+    """A body validated after the id was checked, answered like any invalid request (422
+    naming the field): which objects exist is never told by a body's validation."""
     try:
-        with svc.db.session() as session:
-            row = tasks_repo.complete_task(session, Scope.of(user), task_id, user)
-            if row is None:
-                not_found("task", task_id)
-            return tasks_repo.task_view(row)
+        return model.model_validate({} if raw is None else raw)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
+@contextmanager
+def _task_errors() -> Iterator[None]:
+    """What storage.tasks refuses, as the HTTP answers the API promises."""
+    try:
+        yield
     except tasks_repo.TaskNotAllowed as exc:
         raise HTTPException(403, str(exc)) from exc
     except tasks_repo.TaskBlocked as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except (tasks_repo.InvalidCorrection, tasks_repo.NoContactAddress) as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except bookings_repo.ImmutableBooking as exc:
         raise HTTPException(409, str(exc)) from exc
 
 
@@ -363,29 +484,47 @@ class Rejection(BaseModel):
     ]
 
 
-@router.post(
-    "/tasks/{task_id}/reject",
-    response_model=TaskView,
-    responses={
-        **ERRORS,
-        403: {"model": ErrorBody, "description": "Not yours to reject"},
-        409: {"model": ErrorBody, "description": "Already completed otherwise"},
-    },
-)
+@router.post("/tasks/{task_id}/reject", response_model=TaskView, responses=TASK_ERRORS)
 def reject_task(task_id: ObjectId, body: Rejection, user: CurrentUser, svc: Svc) -> TaskView:
     """Nothing is posted: the draft is discarded, the document keeps the reason."""
-    try:
-        with svc.db.session() as session:
-            row = tasks_repo.reject_task(
-                session, Scope.of(user), task_id, user, body.reason.strip()
-            )
-            if row is None:
-                not_found("task", task_id)
-            return tasks_repo.task_view(row)
-    except tasks_repo.TaskNotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
-    except tasks_repo.TaskBlocked as exc:
-        raise HTTPException(409, str(exc)) from exc
+    scope = Scope.of(user)
+    with _task_errors(), svc.db.session() as session:
+        row = tasks_repo.reject_task(session, scope, task_id, user, body.reason.strip())
+        if row is None:
+            not_found("task", task_id)
+        return tasks_repo.task_view(row, scope)
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Annotated[
+        str,
+        Field(min_length=1, max_length=2000, description="What the client is asked"),
+    ]
+
+
+@router.post("/tasks/{task_id}/ask", response_model=TaskView, responses=TASK_ERRORS)
+def ask_client(
+    task_id: ObjectId,
+    user: CurrentUser,
+    svc: Svc,
+    raw: Annotated[Any, Body(description='`{"message": "…"}`: what the client is asked')] = None,
+) -> TaskView:
+    """Staff ask the client about the task's document: an online client gets a task of its
+    own (due in 10 days), an offline client a mail to its contact address. The task stays
+    open; `details.asked` lists every question and where it went."""
+    scope = Scope.of(user)
+    with _task_errors(), svc.db.session() as session:
+        if tasks_repo.get_task(session, scope, task_id) is None:
+            not_found("task", task_id)  # before the body: a stranger learns nothing from it
+        message = _parsed(Question, raw).message.strip()
+        if not message:
+            raise HTTPException(422, "message: write the question to the client")
+        row = tasks_repo.ask_client(session, scope, task_id, user, message)
+        if row is None:
+            not_found("task", task_id)
+        return tasks_repo.task_view(row, scope)
 
 
 @router.get("/bookings", response_model=list[BookingView], responses=ERRORS)
@@ -412,6 +551,138 @@ def get_booking(booking_id: ObjectId, user: CurrentUser, svc: Svc) -> BookingVie
         if row is None:
             not_found("booking", booking_id)
         return bookings_repo.booking_view(row, _base_url(svc.settings))
+
+
+# --- suppliers and what corrections taught ---------------------------------------------
+
+SupplierId = Annotated[str, Path(min_length=1, max_length=40, description="The supplier's id")]
+
+
+def _learning_client(user: User, requested: str | None, svc: Services) -> str | None:
+    """Whose learned rules: a client user's own client; staff name one with `?client=`."""
+    if user.client_id is not None:
+        return user.client_id
+    if requested is None:
+        return None
+    with svc.db.session() as session:
+        if session.get(ClientRow, requested) is None:
+            raise HTTPException(422, f"client: no client {requested!r}")
+    return requested
+
+
+@router.get("/suppliers/{supplier_id}", response_model=SupplierView, responses=ERRORS)
+def get_supplier(
+    supplier_id: SupplierId,
+    user: CurrentUser,
+    svc: Svc,
+    client: Annotated[str | None, Query(description="Staff only: whose learned rules")] = None,
+) -> SupplierView:
+    """The supplier's master data and, for the caller's client (staff: `?client=`), what
+    corrections taught: account, VAT code, payment method, private, aliases, positions,
+    and the history of those rules."""
+    client_id = _learning_client(user, client, svc)
+    with svc.db.session() as session:
+        row = learning_repo.visible_supplier(session, Scope.of(user), supplier_id)
+        if row is None:
+            not_found("supplier", supplier_id)
+        return learning_repo.supplier_view(session, row, client_id)
+
+
+def _editable(session: Any, user: User, supplier_id: str, client_id: str | None) -> tuple[Any, str]:
+    row = learning_repo.visible_supplier(session, Scope.of(user), supplier_id)
+    if row is None:
+        not_found("supplier", supplier_id)
+    if not user.is_staff and user.access is not Access.COMPANY:
+        not_found("supplier", supplier_id)  # employees never see suppliers
+    if client_id is None:
+        raise HTTPException(422, "client: staff must name the client whose rule it is (?client=ID)")
+    return row, client_id
+
+
+@router.put(
+    "/suppliers/{supplier_id}/learned/{field}",
+    response_model=SupplierView,
+    responses={**ERRORS, 422: {"model": ErrorBody, "description": "Invalid value"}},
+)
+def put_learned(
+    supplier_id: SupplierId,
+    field: LearnedField,
+    user: CurrentUser,
+    svc: Svc,
+    body: LearnedValueBody | None = None,
+    client: Annotated[str | None, Query(description="Staff only: whose rule")] = None,
+) -> SupplierView:
+    """Set what is used for this supplier's next documents (company users for their
+    client, staff for any with `?client=`); the change is kept in the rule's history."""
+    client_id = _learning_client(user, client, svc)
+    with svc.db.session() as session:
+        row, client_id = _editable(session, user, supplier_id, client_id)
+        if body is None or body.value is None:
+            raise HTTPException(422, 'value: required, e.g. {"value": "6570"}')
+        try:
+            learning_repo.set_learned(session, client_id, row.id, field, body.value, user.username)
+        except learning_repo.InvalidLearnedValue as exc:
+            raise HTTPException(422, f"value: {exc}") from exc
+        return learning_repo.supplier_view(session, row, client_id)
+
+
+@router.delete(
+    "/suppliers/{supplier_id}/learned/{field}",
+    response_model=SupplierView,
+    responses=ERRORS,
+)
+def delete_learned(
+    supplier_id: SupplierId,
+    field: LearnedField,
+    user: CurrentUser,
+    svc: Svc,
+    client: Annotated[str | None, Query(description="Staff only: whose rule")] = None,
+) -> SupplierView:
+    """Forget a learned value: the supplier's default and the chart apply again."""
+    client_id = _learning_client(user, client, svc)
+    with svc.db.session() as session:
+        row, client_id = _editable(session, user, supplier_id, client_id)
+        learning_repo.forget_learned(session, client_id, row.id, field, user.username)
+        return learning_repo.supplier_view(session, row, client_id)
+
+
+class Reversal(BaseModel):
+    """What reversing a posted booking made: the reversal (posted), and for a document's
+    booking its new draft and the fiduciary's review task holding it."""
+
+    reversal: BookingView
+    draft: BookingView | None = None
+    task: TaskView | None = None
+
+
+@router.post(
+    "/bookings/{booking_id}/reverse",
+    response_model=Reversal,
+    responses={
+        **ERRORS,
+        403: {"model": ErrorBody, "description": "Staff only"},
+        409: {"model": ErrorBody, "description": "Not a posted booking"},
+    },
+)
+def reverse_booking(booking_id: ObjectId, user: CurrentUser, svc: Svc) -> Reversal:
+    """Staff: post the reversal of a posted booking (posted bookings never change) and put
+    its document back before the fiduciary, with a new draft to correct and post."""
+    scope = Scope.of(user)
+    with _task_errors(), svc.db.session() as session:
+        row = bookings_repo.get_booking(session, scope, booking_id)
+        if row is None:
+            not_found("booking", booking_id)
+        if not user.is_staff:
+            raise HTTPException(403, "only the fiduciary's staff reverse a posted booking")
+        done = bookings_repo.reverse_for_correction(session, scope, booking_id, user.username)
+        if done is None:
+            not_found("booking", booking_id)
+        base = _base_url(svc.settings)
+        return Reversal(
+            reversal=bookings_repo.booking_view(done.reversal, base),
+            draft=bookings_repo.booking_view(done.draft, base) if done.draft else None,
+            task=tasks_repo.task_view(done.task, scope) if done.task else None,
+        )
 
 
 def _base_url(settings: Settings) -> str:
@@ -603,8 +874,11 @@ def create_app(
     store: ObjectStore,
     settings: Settings,
     request_processing: RequestProcessing | None,
+    *,
+    home: str = "/upload",
 ) -> FastAPI:
-    """The HTTP intake: API under /api/v1, web pages (/login, /upload), /healthz, /docs."""
+    """The HTTP intake: API under /api/v1, web pages (/login, /upload), /healthz, /docs.
+    `home` is where `/` leads (web/app.py, which adds the workspace, makes it /tasks)."""
     from contextlib import asynccontextmanager
 
     from ingest import web
@@ -644,7 +918,7 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/upload", status_code=303)
+        return RedirectResponse(home, status_code=303)
 
     for exc_type in _UNAVAILABLE:
         app.add_exception_handler(exc_type, _unavailable)

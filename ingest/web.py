@@ -7,11 +7,14 @@ Without JavaScript the same form still posts and the page reloads.
 
 Who may upload here (DESIGN.md: web upload is for online clients' company users):
 - a user with company access of an **online** client — for that client;
-- fiduciary staff — for any online client, chosen in a selector (staff see all
-  clients' recent documents in the table);
+- fiduciary staff — for any client, offline ones included (the paper an offline client
+  brings in is scanned at the firm), chosen in a selector;
 - an offline client's user, or an employee-access user, gets 403 with a page that says
-  which channels they can use instead (e-mail to their inbound address, mobile app).
-The list shows a client user's own uploads across channels (`submitted_by`).
+  which channels they can use instead (e-mail to their inbound address, mobile app) —
+  except for the upload a request addressed to them asks for (`?task=ID`, the task page's
+  "upload the missing document"), which answers and closes that request.
+The list shows what the user's Scope sees (storage/scope.py): a company user the
+company's documents from every channel and everyone, an employee their own, staff all.
 Wrong passwords at `/login` are counted per name and address (ingest/login_throttle.py):
 after five in 15 minutes, 429 with Retry-After; after 50 from one address for any names,
 the whole address pauses.
@@ -23,7 +26,17 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -56,6 +69,7 @@ from ingest.auth import (
 from ingest.intake import Submission
 from ingest.uploads import Services, display_name, media_type_of, read_upload, services, submit
 from storage import documents as documents_repo
+from storage import tasks as tasks_repo
 from storage.masterdata import fiduciary, get_client, list_clients, user_for_password
 from storage.scope import Scope
 from storage.tables import BookingRow, DocumentRow, InboundAddress, TaskRow
@@ -176,10 +190,10 @@ def _page(
 def _safe_next(target: str | None) -> str:
     """Only paths on this site: an open redirect would hand our login to a phisher."""
     if not target or not target.startswith("/") or target.startswith("//"):
-        return "/upload"
+        return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target:
-        return "/upload"
+        return "/"
     return target
 
 
@@ -220,7 +234,7 @@ def _login_page(
 
 
 @router.get("/login")
-def login_form(request: Request, svc: Svc, who: MaybeWebUser, next: str = "/upload") -> Response:
+def login_form(request: Request, svc: Svc, who: MaybeWebUser, next: str = "/") -> Response:
     if who is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     return _login_page(request, svc, next_url=_safe_next(next))
@@ -233,7 +247,7 @@ def login(
     username: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/upload",
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     next_url = _safe_next(next)
     expected = svc.sessions.read_login_csrf(request.cookies.get(LOGIN_CSRF_COOKIE))
@@ -339,9 +353,9 @@ def refusal(svc: Services, who: WebUser) -> str | None:
     return None
 
 
-def _online_clients(svc: Services) -> list[Client]:
+def _all_clients(svc: Services) -> list[Client]:
     with svc.db.session() as session:
-        return [c for c in list_clients(session) if c.online]
+        return list_clients(session)
 
 
 # --- the upload page -----------------------------------------------------------------
@@ -378,7 +392,7 @@ def upload_page(request: Request, svc: Svc, who: MaybeWebUser) -> Response:
         {
             **context,
             "classes": [(c.value, *CLASS_LABELS[c]) for c in DocumentClass],
-            "clients": _online_clients(svc) if who.user.is_staff else [],
+            "clients": _all_clients(svc) if who.user.is_staff else [],
             "max_mb": svc.settings.max_message_bytes // (1024 * 1024),
             "max_files": MAX_FILES,
         },
@@ -400,17 +414,24 @@ def upload(
     document_class: Annotated[DocumentClass, Form()] = DocumentClass.PAYABLE,
     client: Annotated[str | None, Form(max_length=32)] = None,
     csrf_token: Annotated[str | None, Form(max_length=100)] = None,
+    task: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="The request this upload answers")
+    ] = None,
 ) -> Response:
-    """One or more files; JSON for the page's script, a redirect for a plain form post."""
+    """One or more files; JSON for the page's script, a redirect for a plain form post.
+    With `?task=ID`: the document that request asked for (it closes the request)."""
     web = _require_web_user(who)
     given = request.headers.get(CSRF_HEADER) or csrf_token
     if not csrf_matches(web.session.csrf, given):
         raise HTTPException(403, "the form was stale (CSRF check); reload the page and try again")
-    reason = refusal(svc, web)
-    if reason is not None:
-        address = _inbound_address(svc, web.client.id) if web.client else None
-        raise HTTPException(403, f"{reason} ({address})" if address else reason)
-    owner = _upload_owner(svc, web, client)
+    if task is not None:
+        owner = _requesting_client(svc, web, task)
+    else:
+        reason = refusal(svc, web)
+        if reason is not None:
+            address = _inbound_address(svc, web.client.id) if web.client else None
+            raise HTTPException(403, f"{reason} ({address})" if address else reason)
+        owner = _upload_owner(svc, web, client)
     if len(files) > MAX_FILES:
         # All or nothing: taking the first twenty and dropping the rest unseen would lose
         # documents the user believes were sent.
@@ -425,10 +446,15 @@ def upload(
             errors.append(
                 {"filename": upload.filename or "", "status": exc.status_code, "detail": detail}
             )
+    if task is not None and documents:
+        with svc.db.session() as session:
+            tasks_repo.answer_with_upload(session, task, documents[0]["id"], web.user)
     status = 201 if documents or not errors else errors[0]["status"]
     if not _wants_json(request):
         if not errors:
-            return RedirectResponse("/upload", status_code=303)
+            # Back where the request was made: its task page shows it answered.
+            after = f"/tasks/{task}?done={task}&outcome=done" if task else "/upload"
+            return RedirectResponse(after, status_code=303)
         # A plain form post (no script) sees which files were not taken, too.
         return _not_taken_page(request, svc, web, errors, status)
     body: dict[str, Any] = {"documents": documents, "errors": errors}
@@ -492,6 +518,29 @@ def _german(exc: HTTPException, max_bytes: int) -> str:
     }.get(exc.status_code, str(exc.detail))
 
 
+def _requesting_client(svc: Services, web: WebUser, task_id: int) -> Client:
+    """The client whose request (a missing document, a question) this upload answers.
+    Whoever the request is addressed to may answer it, an employee too; a task the user
+    may not see answers 404 like a missing one. An offline client's users still upload
+    by mail or app: web upload is not theirs (DESIGN.md)."""
+    with svc.db.session() as session:
+        try:
+            row = tasks_repo.request_for_upload(session, Scope.of(web.user), task_id, web.user)
+        except LookupError:
+            raise HTTPException(404, f"no task {task_id}; check the id") from None
+        except tasks_repo.TaskNotAllowed as exc:
+            raise HTTPException(403, str(exc)) from None
+        except tasks_repo.TaskBlocked as exc:
+            raise HTTPException(409, str(exc)) from None
+        if row.status != TaskStatus.OPEN.value:
+            raise HTTPException(409, f"task {task_id} is already done; nothing to upload for it")
+        owner = get_client(session, row.client_id)
+    assert owner is not None
+    if not web.user.is_staff and not owner.online:
+        raise HTTPException(403, refusal(svc, web) or "web upload is for online clients")
+    return owner
+
+
 def _upload_owner(svc: Services, web: WebUser, requested: str | None) -> Client:
     if web.client is not None:
         return web.client  # a client user uploads for their own client, whatever was sent
@@ -501,9 +550,7 @@ def _upload_owner(svc: Services, web: WebUser, requested: str | None) -> Client:
         owner = get_client(session, requested)
     if owner is None:
         raise HTTPException(404, f"no client {requested}")
-    if not owner.online:
-        raise HTTPException(403, f"{owner.name} ist ein Offline-Kunde: kein Web-Upload")
-    return owner
+    return owner  # staff upload for offline clients too: their paper is scanned here
 
 
 def _take_one(
@@ -531,14 +578,13 @@ def _take_one(
 
 @router.get("/upload/documents")
 def my_documents(svc: Svc, who: MaybeWebUser) -> JSONResponse:
-    """The table's data: the user's documents, newest first (staff: everyone's)."""
+    """The table's data, newest first: what the user's Scope sees — a company user the
+    company's documents (mailed, uploaded by anyone, by the fiduciary), an employee their
+    own, staff everyone's — so a "duplicate of document N" points to one they can open."""
     web = _require_web_user(who)
     scope = Scope.of(web.user)
-    submitted_by = None if web.user.is_staff else web.user.username
     with svc.db.session() as session:
-        rows = documents_repo.list_documents(
-            session, scope, submitted_by=submitted_by, limit=LIST_LIMIT
-        )
+        rows = documents_repo.list_documents(session, scope, limit=LIST_LIMIT)
         outcomes = _outcomes(session, [row.id for row in rows])
         items = [document_item(row, outcomes.get(row.id)) for row in rows]
     return JSONResponse({"documents": items}, headers={"Cache-Control": "no-store"})

@@ -1,15 +1,21 @@
 """Booking proposals: which accounts, how VAT splits, which counter-account.
 
-Swiss SME chart of accounts (DOMAIN.md). The cost account comes from the supplier's
-default when it has one, else from what the document is about (words on it), else a
-neutral default that is flagged *account unclear*. Input VAT is split per rate onto
-1170 (class-4 costs) / 1171 (everything else) for clients on the effective method; on the
-net-tax-rate method costs are booked gross. The counter-account is 2000 for supplier
-invoices, by payment method for receipts (1000 cash, 1020 debit card, 2100 company card,
-2000 when unknown — DOMAIN.md's rule; the booking then stays a draft until someone says
-how it was paid), and 1100 debtors for the client's own invoices. Credit notes are the
-mirror image. Amounts stay in the document's currency (no conversion). Balanced by
-construction: the counter line is the total, the other side is split from the same total.
+Swiss SME chart of accounts (DOMAIN.md). The cost account comes, in this order, from what
+a person's correction taught for this client and supplier (`domain.learned.Learned`,
+handed in: routing stays pure), the supplier's master-data default, what the document is
+about (words on it), else a neutral default that is flagged *account unclear*; the
+reasons name which one applied. A learned VAT code replaces the computed one on a
+single-rate document; a learned payment method answers "payment method unknown"; a
+supplier learned as "private" is put before a person (see `_private`).
+
+Input VAT is split per rate onto 1170 (class-4 costs) / 1171 (everything else) for
+clients on the effective method; on the net-tax-rate method costs are booked gross. The
+counter-account is 2000 for supplier invoices, by payment method for receipts (1000
+cash, 1020 debit card, 2100 company card, 2000 when unknown — DOMAIN.md's rule; the
+booking then stays a draft until someone says how it was paid), and 1100 debtors for the
+client's own invoices. Credit notes are the mirror image. Amounts stay in the document's
+currency (no conversion). Balanced by construction: the counter line is the total, the
+other side is split from the same total.
 """
 
 import re
@@ -17,8 +23,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from domain.enums import DocType, PaymentMethod, ReviewReason, VatMethod
+from domain.enums import DocType, LearnedField, PaymentMethod, ReviewReason, VatMethod
 from domain.extraction import Extraction
+from domain.learned import Learned, LearnedValue
 from domain.money import to_money
 from domain.records import BookingDraft, BookingLine, Client, DocumentContext, Supplier
 from routing.vat import (
@@ -45,7 +52,8 @@ COUNTER_BY_PAYMENT = {
 }
 
 # What a document is about -> cost account. First hit wins; words in de/fr/it/en; a
-# trailing * is a German stem that also matches compounds ("Stromrechnung").
+# trailing * is a German stem that also matches compounds ("Stromrechnung"). Not the bare
+# "Telefon" / "téléphone" / "telefono": every letterhead prints it before its number.
 _CONTENT_RULES: tuple[tuple[str, str, str], ...] = (
     ("6000", "rent", "miete* mietzins loyer affitto pigione rent"),
     (
@@ -75,8 +83,9 @@ _CONTENT_RULES: tuple[tuple[str, str, str], ...] = (
     (
         "6500",
         "office and communication",
-        "büromaterial* papeterie porto* briefmarken swisscom sunrise salt telefon* téléphone "
-        "telefono internet mobile toner druckerpatrone* bürobedarf die_post",
+        "büromaterial* papeterie porto* briefmarken swisscom sunrise salt telefonie* "
+        "telefonkosten téléphonie telefonia internet mobile toner druckerpatrone* bürobedarf "
+        "die_post",
     ),
     (
         "5820",
@@ -85,6 +94,8 @@ _CONTENT_RULES: tuple[tuple[str, str, str], ...] = (
         "cff ffs bahn billet biglietto ticket taxi uber mittagessen verpflegung repas pasto "
         "spesen flug* flight",
     ),
+    # Before repairs: "Unterhaltsreinigung" is cleaning, not maintenance.
+    ("6040", "cleaning", "reinigung* unterhaltsreinigung nettoyage pulizia cleaning"),
     (
         "6100",
         "repairs and maintenance",
@@ -109,7 +120,7 @@ _CONTENT = [(account, label, _words_pattern(words)) for account, label, words in
 
 class AccountChoice(BaseModel):
     account: str
-    source: str  # supplier | content | convention | default
+    source: str  # learned | supplier | content | convention | default
     certain: bool
     detail: str
 
@@ -131,8 +142,19 @@ class Proposal(BaseModel):
 
 
 def cost_account(
-    extraction: Extraction, supplier: Supplier | None, note: str | None
+    extraction: Extraction,
+    supplier: Supplier | None,
+    note: str | None,
+    learned: Learned | None = None,
 ) -> AccountChoice:
+    if learned is not None and learned.account is not None:
+        # A person booked this supplier's document to it: as certain as master data.
+        return AccountChoice(
+            account=learned.account.value,
+            source="learned",
+            certain=True,
+            detail=learned.account.source,
+        )
     if supplier is not None and supplier.account:
         return AccountChoice(
             account=supplier.account,
@@ -189,8 +211,9 @@ _PRINTED_PAYMENT: tuple[tuple[PaymentMethod, re.Pattern[str]], ...] = (
 )
 
 
-def payment_method(ctx: DocumentContext) -> PaymentChoice:
-    """From the app upload (the submitter knows), else printed on the slip."""
+def payment_method(ctx: DocumentContext, learned: LearnedValue | None = None) -> PaymentChoice:
+    """From the app upload (the submitter knows), else printed on the slip, else how a
+    person's correction said this supplier's slips are paid."""
     if ctx.payment_method is not None:
         return PaymentChoice(
             method=ctx.payment_method, source="app", detail=f"{ctx.payment_method.value} (app)"
@@ -201,6 +224,11 @@ def payment_method(ctx: DocumentContext) -> PaymentChoice:
             return PaymentChoice(
                 method=method, source="printed", detail=f"{method.value} ({m.group(0)!r} printed)"
             )
+    if learned is not None:
+        method = PaymentMethod(learned.value)
+        return PaymentChoice(
+            method=method, source="learned", detail=f"{method.value}: {learned.source}"
+        )
     return PaymentChoice(detail="payment method unknown")
 
 
@@ -323,12 +351,16 @@ def propose_booking(
     supplier: Supplier | None,
     *,
     credit: bool = False,
+    learned: Learned | None = None,
 ) -> Proposal:
     """The booking a document would make, or none (and why).
 
     `credit`: the document reduces what it would otherwise book (a credit note, whichever
-    sign the reader gave its total)."""
+    sign the reader gave its total). `learned`: what corrections taught for this client
+    and this supplier (ignored when it is another supplier's)."""
     extraction = ctx.extraction
+    if learned is not None and (supplier is None or learned.supplier_id != supplier.id):
+        learned = None
     if extraction.total is None or extraction.issue_date is None or extraction.total == 0:
         missing = [f for f in ("total", "issue_date") if getattr(extraction, f) in (None, 0)]
         slip_only = extraction.has_qr and not extraction.invoice_number and not extraction.vat
@@ -359,15 +391,19 @@ def propose_booking(
         payment = None
         counter = RECEIVABLES
     else:
-        account = cost_account(extraction, supplier, ctx.note)
+        account = cost_account(extraction, supplier, ctx.note, learned)
         if not account.certain:
             issues.append((ReviewReason.ACCOUNT_UNCLEAR, account.detail))
-        counter, payment = _counter(doc_type, ctx, issues)
+        counter, payment = _counter(doc_type, ctx, issues, learned)
+        issues.extend(_private(learned))
     parts, rest, vat_issues, vat_notes = split_vat(extraction, gross, client, output=sales)
+    learned_code = _learned_vat_code(learned, parts, sales, notes)
     # Costs are debits and sales credits; the counter-account takes the other side.
     main: list[BookingLine] = []
     for p in parts:
-        code = output_vat_code(p.rate) if sales else input_vat_code(p.rate, account.account)
+        code = learned_code or (
+            output_vat_code(p.rate) if sales else input_vat_code(p.rate, account.account)
+        )
         vat_account = OUTPUT_VAT if sales else input_vat_account(account.account)
         vat_text = f"MWST {p.rate}%" if sales else f"Vorsteuer {p.rate}%"
         main += _line(account.account, p.base, debit=not sales, vat_code=code, text=text)
@@ -387,12 +423,46 @@ def propose_booking(
     return Proposal(booking=booking, account=account, payment=payment, issues=issues, notes=notes)
 
 
+def _learned_vat_code(
+    learned: Learned | None, parts: list[VatPart], sales: bool, notes: list[str]
+) -> str | None:
+    """A learned VAT code, where it can apply: one input-tax rate on the document (a code
+    names its rate; with several rates the computed codes stay)."""
+    if learned is None or learned.vat_code is None or sales or not parts:
+        return None
+    if len(parts) > 1:
+        notes.append(f"learned VAT code {learned.vat_code.value} not used: several VAT rates")
+        return None
+    notes.append(f"VAT code {learned.vat_code.value}: {learned.vat_code.source}")
+    return learned.vat_code.value
+
+
+def _private(learned: Learned | None) -> list[tuple[ReviewReason, str]]:
+    """A supplier a person rejected as private: not booked as the company's expense on a
+    guess. Which private account (2850 Privat of a sole proprietorship, a shareholder's
+    current account of an AG) or whether it is business after all is a person's call, so
+    it goes before one, who rejects it as private again with one click."""
+    if learned is None or not learned.private:
+        return []
+    value = learned.get(LearnedField.PRIVATE)
+    assert value is not None
+    return [
+        (
+            ReviewReason.ACCOUNT_UNCLEAR,
+            f"private: {value.source} — reject as private, or book it if it is business",
+        )
+    ]
+
+
 def _counter(
-    doc_type: DocType, ctx: DocumentContext, issues: list[tuple[ReviewReason, str]]
+    doc_type: DocType,
+    ctx: DocumentContext,
+    issues: list[tuple[ReviewReason, str]],
+    learned: Learned | None = None,
 ) -> tuple[str, PaymentChoice | None]:
     if doc_type is not DocType.RECEIPT:
         return PAYABLES, None
-    payment = payment_method(ctx)
+    payment = payment_method(ctx, learned.payment_method if learned else None)
     if payment.method is None:
         issues.append((ReviewReason.PAYMENT_METHOD_UNKNOWN, "payment method unknown"))
         return PAYABLES, payment

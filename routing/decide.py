@@ -31,6 +31,7 @@ responsible, and what they must supply is asked for through a fiduciary task.
 from datetime import date, timedelta
 
 from domain.enums import DocType, MatchRule, Party, Phase, ReviewReason, TaskKind
+from domain.learned import Learned
 from domain.policy import activity_for
 from domain.records import BookingDraft, Client, Decision, DocumentContext, TaskDraft
 from routing.accounts import Proposal, propose_booking
@@ -68,9 +69,12 @@ def decide(
     client: Client,
     matching: Matching,
     phase: Phase = Phase.REGULAR,
+    learned: Learned | None = None,
 ) -> Decision:
-    """The booking and tasks for one document, with the rule and the reasons."""
-    decision = _decide(ctx, client, matching, phase)
+    """The booking and tasks for one document, with the rule and the reasons.
+
+    `learned`: what corrections taught for this client and the matched supplier."""
+    decision = _decide(ctx, client, matching, phase, learned)
     return _offline_guard(_bank_guard(decision, matching), client)
 
 
@@ -145,7 +149,13 @@ def _offline_guard(decision: Decision, client: Client) -> Decision:
     return decision.model_copy(update={"tasks": tasks, "responsible": Party.FIDUCIARY})
 
 
-def _decide(ctx: DocumentContext, client: Client, matching: Matching, phase: Phase) -> Decision:
+def _decide(
+    ctx: DocumentContext,
+    client: Client,
+    matching: Matching,
+    phase: Phase,
+    learned: Learned | None = None,
+) -> Decision:
     extraction = ctx.extraction
     doc_type = matching.doc_type
     preface = (
@@ -171,7 +181,9 @@ def _decide(ctx: DocumentContext, client: Client, matching: Matching, phase: Pha
         return _not_bookable(ctx, doc_type, responsible, preface)
 
     supplier = matching.supplier.supplier or matching.supplier.proposal
-    proposal = propose_booking(doc_type, ctx, client, supplier, credit=matching.typed.credit)
+    proposal = propose_booking(
+        doc_type, ctx, client, supplier, credit=matching.typed.credit, learned=learned
+    )
     if proposal.booking is None:
         return _incomplete(ctx, client, proposal, preface, doc_type)
     issues = proposal.issues + _reading_issues(ctx, matching) + _party_issues(matching, doc_type)
@@ -577,7 +589,13 @@ def _explain(matching: Matching, proposal: Proposal) -> list[str]:
     if match.rule is not MatchRule.NONE:
         out.append(f"supplier: rule {match.rule.value}, score {match.score:.0f} — {match.detail}")
     if proposal.account is not None:
-        out.append(f"account: {proposal.account.detail}")
+        account = proposal.account
+        learned_it = account.source == "learned"
+        out.append(
+            f"account {account.account}: {account.detail}"
+            if learned_it
+            else f"account: {account.detail}"
+        )
     if proposal.payment is not None and proposal.payment.method is not None:
         out.append(f"paid: {proposal.payment.detail}")
     if matching.recipient.status is RecipientStatus.MATCH:

@@ -7,6 +7,10 @@ client's own suppliers first and then the firm's whole directory. Precision come
 a name that could be two suppliers is *not guessed* — the match says why, and a human
 decides. A confident reading of a supplier we do not know becomes a *proposal* (a new
 supplier record a fiduciary confirms), never a silent new master-data entry.
+
+A printed name that a person's correction tied to a supplier (a learned alias, carried
+on `Supplier.aliases`) is that supplier: exactly one candidate with the alias wins, and
+the match says the alias was learned from a correction.
 """
 
 from typing import Protocol
@@ -17,7 +21,7 @@ from stdnum.ch import uid as stdnum_uid
 
 from domain.enums import MatchRule, SupplierStatus, TextSource
 from domain.extraction import Extraction
-from domain.identifiers import format_iban, normalize_iban, normalize_uid
+from domain.identifiers import format_iban, normalize_company_name, normalize_iban, normalize_uid
 from domain.records import Supplier, SupplierMatch
 from routing.names import LOOSE_CAP, name_key, name_score
 
@@ -169,6 +173,19 @@ def match_supplier(
         candidates = [
             c for c in directory.by_name(extraction.supplier_name) if not _contradicts_uid(c, uid)
         ]
+        aliased = _by_alias(extraction.supplier_name, candidates)
+        if aliased is not None:
+            rule = MatchRule.NAME if aliased.id in own else MatchRule.NAME_DIRECTORY
+            return SupplierResult(
+                match=SupplierMatch(
+                    supplier_id=aliased.id,
+                    rule=rule,
+                    score=100.0,
+                    detail=f"name {extraction.supplier_name!r} is an alias of {aliased.name} "
+                    "learned from a correction",
+                ),
+                supplier=aliased,
+            )
         scored = _ranked(extraction, candidates)
         best_score = min(100.0, scored[0][0]) if scored else 0.0
         found_by = _by_name(scored, own)
@@ -208,6 +225,14 @@ def match_supplier(
             detail="; ".join(notes) or "no supplier matched",
         )
     )
+
+
+def _by_alias(name: str, candidates: list[Supplier]) -> Supplier | None:
+    """The one candidate a correction taught this printed name for; None when none or
+    several (then the name is compared as usual)."""
+    normalized = normalize_company_name(name)
+    hits = [c for c in candidates if normalized and normalized in c.aliases]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _by_name(

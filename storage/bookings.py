@@ -11,6 +11,7 @@ and again before it is posted (`check_balanced`); the database refuses a line wi
 or neither side.
 """
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -18,10 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.enums import BookingStatus
-from domain.records import BookingDraft, BookingLine, BookingView
+from domain.enums import BookingKind, BookingStatus, HistoryAction, Party, TaskKind
+from domain.records import BookingDraft, BookingLine, BookingView, TaskDraft
 from storage.scope import Scope
-from storage.tables import BookingLineRow, BookingRow, Counter, utcnow
+from storage.tables import BookingLineRow, BookingRow, Counter, DocumentFacts, TaskRow, utcnow
 
 POSTING_COUNTER = "booking_seq"
 
@@ -155,6 +156,7 @@ def reverse_booking(
         posted_by=by,
     )
     reversal.reverses_id = original.id
+    reversal.kind = original.kind
     # The reversed booking keeps its seq: downstream already read it, and reads the
     # reversal as a new posted booking; only the status tells the story.
     session.execute(
@@ -191,6 +193,98 @@ def correct_booking(
     return reversal, replacement
 
 
+@dataclass(frozen=True)
+class Rebooking:
+    """What reversing a posted booking for correction made."""
+
+    reversal: BookingRow
+    draft: BookingRow | None  # the document's new draft (None: no document behind it)
+    task: TaskRow | None  # the fiduciary's review task holding the new draft
+
+
+def reverse_for_correction(
+    session: Session, scope: Scope, booking_id: int, by: str
+) -> Rebooking | None:
+    """Reverse a posted booking and put its document back before the fiduciary: a new
+    draft (the old lines, to be corrected) held by a review task; the document's history
+    says so. None when the scope does not see the booking; ImmutableBooking when it is
+    not a posted booking (a draft, reversed already, or itself a reversal)."""
+    from storage.audit import record_event
+    from storage.tasks import create_task
+
+    original = session.scalar(
+        select(BookingRow).where(BookingRow.id == booking_id).with_for_update()
+    )
+    if original is None or not scope.sees_booking(original):
+        return None
+    if original.reverses_id is not None:
+        raise ImmutableBooking(
+            f"booking {booking_id} is itself a reversal (of booking {original.reverses_id})"
+        )
+    if original.status != BookingStatus.POSTED.value:
+        raise ImmutableBooking(
+            f"booking {booking_id} is {original.status}; only a posted booking can be reversed"
+        )
+    reversal = reverse_booking(session, booking_id, by=by)
+    session.refresh(original)
+    if original.document_id is None or original.kind != BookingKind.DOCUMENT.value:
+        return Rebooking(reversal=reversal, draft=None, task=None)
+    draft, _ = create_booking(
+        session,
+        original.client_id,
+        original.document_id,
+        BookingDraft(
+            date=original.date,
+            currency=original.currency,
+            supplier_id=original.supplier_id,
+            text=original.text,
+            lines=[_line_of(line) for line in original.lines],
+        ),
+        origin_key=f"cor:{original.id}",
+        post=False,
+    )
+    task, _ = create_task(
+        session,
+        original.client_id,
+        TaskDraft(
+            kind=TaskKind.REVIEW_DOCUMENT,
+            assignee=Party.FIDUCIARY,
+            reason=f"Booking {original.id} (no. {original.seq}) was reversed by {by}: "
+            "correct the new draft and post it, or reject the document",
+            details={"reversed_booking": original.id, "reversal": reversal.id},
+        ),
+        dedupe_key=f"booking:{original.id}:rebook",
+        document_id=original.document_id,
+        booking_id=draft.id,
+    )
+    facts = session.get(DocumentFacts, original.document_id)
+    if facts is not None:
+        facts.booking_id = draft.id  # later duplicates point at the booking that counts
+    record_event(
+        session,
+        client_id=original.client_id,
+        document_id=original.document_id,
+        by=by,
+        action=HistoryAction.REVERSED,
+        field="booking",
+        before=original.id,
+        after=reversal.id,
+        task_id=task.id,
+    )
+    session.flush()
+    return Rebooking(reversal=reversal, draft=draft, task=task)
+
+
+def _line_of(line: BookingLineRow) -> BookingLine:
+    return BookingLine(
+        account=line.account,
+        debit=line.debit,
+        credit=line.credit,
+        vat_code=line.vat_code,
+        text=line.text,
+    )
+
+
 def delete_draft(session: Session, row: BookingRow) -> None:
     if row.status != BookingStatus.DRAFT.value:
         raise ImmutableBooking("only drafts can be discarded")
@@ -222,6 +316,8 @@ def booking_view(row: BookingRow, base_url: str = "") -> BookingView:
         document_url=f"{base_url}/api/v1/documents/{row.document_id}" if row.document_id else None,
         supplier_name=row.supplier.name if row.supplier is not None else None,
         posted_at=row.posted_at,
+        kind=BookingKind(row.kind),
+        corrected_by=row.corrected_by,
     )
 
 

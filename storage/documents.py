@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.enums import Channel, DocumentState, TaskStatus
 from domain.records import DocumentView, SupplierMatch
+from storage.audit import document_history
 from storage.scope import Scope
 from storage.tables import (
     BookingRow,
@@ -432,6 +433,7 @@ def document_view(session: Session, row: DocumentRow, scope: Scope | None = None
         note=row.note,
         error=row.error,
         routing=_routing_for(row.routing, scope),
+        history=document_history(session, row.id),
     )
 
 

@@ -76,6 +76,8 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
         client.vat_method = spec.vat_method.value
         client.phase = spec.phase.value
         client.payroll_visible = spec.payroll_visible
+        client.contact_email = spec.contact.email.lower() if spec.contact else None
+        client.language = spec.language
         client.policy = DivisionOfLabour.from_overrides(
             spec.mode, {a.value: _policy_value(v) for a, v in spec.policy.items()}
         ).to_json()
@@ -236,6 +238,8 @@ def client_from_row(row: ClientRow) -> Client:
         vat_method=VatMethod(row.vat_method),
         policy=DivisionOfLabour.from_overrides(mode, row.policy or {}),
         phase=Phase(row.phase or Phase.REGULAR),
+        contact_email=row.contact_email,
+        language=row.language,
     )
 
 

@@ -19,6 +19,11 @@ suppliers.
 
 Tenant isolation: a supplier *proposed* from one client's document is visible to that
 client only, until a fiduciary confirms it (`_VISIBLE_BY_ID`).
+
+Learned aliases: a printed name a correction tied to a supplier (`supplier_aliases`,
+kind `name`) finds that supplier by exact normalised name, for the client whose user
+taught it, or for every client when staff did; the loaded `Supplier` carries the
+aliases, so that routing can say the name matched one.
 """
 
 import math
@@ -31,7 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from domain.enums import SupplierStatus
+from domain.enums import AliasKind, SupplierStatus
 from domain.extraction import Recipient
 from domain.identifiers import (
     name_tokens,
@@ -47,6 +52,7 @@ from storage.tables import (
     ClientRow,
     ClientSupplier,
     DocumentRow,
+    SupplierAlias,
     SupplierIban,
     SupplierNameToken,
     SupplierRow,
@@ -127,6 +133,25 @@ _NAMES_BY_ID = select(SupplierRow.id, SupplierRow.name_normalized).where(
 _IBANS_BY_ID = select(SupplierIban.supplier_id, SupplierIban.iban).where(
     SupplierIban.supplier_id.in_(bindparam("ids", expanding=True))
 )
+# Name aliases the client may use: its own, and the firm's (taught by staff).
+_ALIAS_VISIBLE = or_(
+    SupplierAlias.client_id == bindparam("client"), SupplierAlias.client_id.is_(None)
+)
+_BY_ALIAS = (
+    select(SupplierAlias.supplier_id)
+    .where(
+        SupplierAlias.kind == AliasKind.NAME.value,
+        SupplierAlias.normalized == bindparam("name"),
+        _ALIAS_VISIBLE,
+    )
+    .order_by(SupplierAlias.supplier_id)
+    .limit(POSTING_CAP)
+)
+_ALIASES_BY_ID = select(SupplierAlias.supplier_id, SupplierAlias.normalized).where(
+    SupplierAlias.supplier_id.in_(bindparam("ids", expanding=True)),
+    SupplierAlias.kind == AliasKind.NAME.value,
+    _ALIAS_VISIBLE,
+)
 
 
 class SqlSupplierDirectory:
@@ -144,7 +169,16 @@ class SqlSupplierDirectory:
         ibans: dict[str, list[str]] = {}
         for supplier_id, iban in self.session.execute(_IBANS_BY_ID, {"ids": ids}):
             ibans.setdefault(supplier_id, []).append(iban)
-        by_id = {r.id: supplier_from_row(r, ibans.get(r.id, [])) for r in rows}
+        aliases: dict[str, list[str]] = {}
+        params = {"ids": ids, "client": self.client_id}
+        for supplier_id, alias in self.session.execute(_ALIASES_BY_ID, params):
+            aliases.setdefault(supplier_id, []).append(alias)
+        by_id = {
+            r.id: supplier_from_row(r, ibans.get(r.id, [])).model_copy(
+                update={"aliases": sorted(aliases.get(r.id, []))}
+            )
+            for r in rows
+        }
         return [by_id[i] for i in ids if i in by_id]
 
     def by_iban(self, iban: str) -> list[Supplier]:
@@ -232,8 +266,17 @@ class SqlSupplierDirectory:
         similarity = {row.id: fuzz.token_sort_ratio(wanted, row.name_normalized) for row in rows}
         return sorted(ids, key=lambda i: (-similarity.get(i, 0.0), i))[:limit]
 
+    def alias_ids(self, name: str) -> list[str]:
+        """Suppliers a correction taught this printed name for (exact normalised match)."""
+        normalized = normalize_company_name(name)[:200]
+        if not normalized:
+            return []
+        return list(self.session.scalars(_BY_ALIAS, {"name": normalized, "client": self.client_id}))
+
     def by_name(self, name: str, limit: int = 25) -> list[Supplier]:
-        return self._load(self.name_candidate_ids(name, limit))[:limit]
+        learned = self.alias_ids(name)
+        found = [i for i in self.name_candidate_ids(name, limit) if i not in learned]
+        return self._load([*learned, *found][:limit])
 
     def client_supplier_ids(self) -> set[str]:
         if self._own is None:

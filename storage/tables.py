@@ -443,6 +443,25 @@ class FieldPosition(Base):
     learned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LearnedChange(Base):
+    """The history of a learned rule: taught by a correction, edited or deleted by a person."""
+
+    __tablename__ = "learned_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    supplier_id: Mapped[str] = mapped_column(ForeignKey("suppliers.id"))
+    field: Mapped[str] = mapped_column(String(20))  # LearnedField
+    before: Mapped[str | None] = mapped_column(String(100))
+    after: Mapped[str | None] = mapped_column(String(100))  # None: deleted
+    how: Mapped[str] = mapped_column(String(12))  # LearnedHow
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    document_id: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        Index("ix_learned_changes_client_supplier", "client_id", "supplier_id", "id"),
+    )
+
+
 class OutboxMail(Base):
     """A mail to send (digest, reminder, request), sent at most once: its Message-ID is
     fixed when it is queued, and its state says how far sending got."""

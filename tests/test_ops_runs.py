@@ -113,7 +113,7 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
     from flows.deployments import IN_PROCESS, by_name, runner_deployments
     from flows.in_process import CAUGHT_UP_MESSAGE, InProcessSchedule
 
-    assert IN_PROCESS == ("process-inbox",)
+    assert IN_PROCESS == ("process-inbox", "send-outbox")
     assert "process-inbox" not in {d.name for d in runner_deployments()}  # not the runner's
     load_firm()
     document_id = take_in(runtime, "C01", invoice_pdf("C01", number=31)[0], filename="rg-31.pdf")

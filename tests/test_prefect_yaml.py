@@ -15,6 +15,8 @@ EXPECTED = {
     "process-document": None,
     "process-inbox": "*/5 * * * *",
     "remind-missing": "0 7 * * *",
+    "send-digests": "0 7 * * *",
+    "send-outbox": "* * * * *",
     "close-period": "0 6 2 * *",
     "export-bookings": "30 1 * * *",
 }

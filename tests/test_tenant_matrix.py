@@ -30,14 +30,14 @@ from sqlalchemy import func, select
 from domain.enums import Channel, Party, TaskKind
 from domain.records import BookingDraft, BookingLine, TaskDraft
 from domain.settings import Settings
-from ingest.api import create_app
 from ingest.intake import Submission, intake
 from storage.bookings import create_booking
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
-from storage.tables import BookingRow, DocumentRow, TaskRow
+from storage.tables import BookingRow, DocumentRow, SupplierRow, TaskRow
 from storage.tasks import create_task
-from tests.intake_helpers import firm_with_passwords, load, pdf_bytes
+from tests.intake_helpers import firm_with_passwords, invoice_pdf, load, pdf_bytes
+from web.app import create_app  # intake and the workspace: every route of the product
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(180)]
 
@@ -52,7 +52,15 @@ TOKENS = {
 USERS = {"C01": "hans", "C02": "fritz", "C01-employee": "lea"}
 # Path parameter → the kind of object it addresses. A new kind must be added here (and
 # to `_objects_of`): the test fails for an unknown one rather than skip it.
-PARAMETER_KINDS = {"document_id": "document", "task_id": "task", "booking_id": "booking"}
+PARAMETER_KINDS = {
+    "document_id": "document",
+    "task_id": "task",
+    "booking_id": "booking",
+    "supplier_id": "supplier",
+}
+# Path parameters that pick a part of the object, not an object of a client: the same
+# value on every client's object (and on a missing one).
+SELECTORS = {"field": "account", "n": "1"}  # n: a page of a document
 MISSING_ID = 987_654
 # (viewer, owner): clients on each other's objects, and an employee on what her company's
 # other users submitted (and what is addressed to them): employee access is upload only.
@@ -96,7 +104,8 @@ def _objects_of(
         Submission(
             client_id=client_id,
             channel=Channel.APP,
-            data=pdf_bytes(user),
+            # A real one-page PDF (unique per user): page images are drawn from it.
+            data=invoice_pdf(f"matrix-{client_id}-{user}"),
             filename="x.pdf",
             submitted_by=user,
         ),
@@ -130,7 +139,25 @@ def _objects_of(
             dedupe_key=f"doc:{recorded.document_id}:review",
             document_id=recorded.document_id,
         )
-        return {"document": recorded.document_id, "task": task.id, "booking": booking.id}
+        # A supplier only this client may see: one proposed from its document (the
+        # firm's S001 is both clients'). A number for an id, like the other kinds.
+        supplier_id = str(800_000 + recorded.document_id)
+        session.add(
+            SupplierRow(
+                id=supplier_id,
+                name=f"Eigenlieferant {user}",
+                name_normalized=f"eigenlieferant {user}",
+                status="proposed",
+                proposed_by_client_id=client_id,
+                proposed_from_document_id=recorded.document_id,
+            )
+        )
+        return {
+            "document": recorded.document_id,
+            "task": task.id,
+            "booking": booking.id,
+            "supplier": int(supplier_id),
+        }
 
 
 @pytest.fixture
@@ -156,6 +183,9 @@ def _operations(app_schema: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
 
 def _fill(path: str, params: list[str], objects: dict[str, int]) -> str:
     for name in params:
+        if name in SELECTORS:
+            path = path.replace("{" + name + "}", SELECTORS[name])
+            continue
         kind = PARAMETER_KINDS.get(name)
         assert kind is not None, (
             f"{path}: path parameter {name!r} addresses an object this matrix does not know; "
@@ -170,7 +200,8 @@ def _masked(response: Any, *ids: int) -> tuple[int, str]:
     if response.headers.get("content-type", "").startswith("application/json"):
         body = response.json()
         detail = body.get("detail", "") if isinstance(body, dict) else ""
-    for object_id in ids:
+    # Longest first: the "1" of "/api/v1" must not eat into an id such as 800001.
+    for object_id in sorted(ids, key=lambda i: -len(str(i))):
         detail = detail.replace(str(object_id), "N")
     return response.status_code, str(detail)
 
