@@ -1,7 +1,8 @@
 """What reading a document produced: the `Extraction` that `fiduflow extract --json` prints.
 
 Every field has a value and, in `confidence`, how sure the reader is (0..1); `positions`
-says where on the page it was found, so a reviewer can be shown the spot.
+says where on the page it was found and `page_sizes` how big each page is, so a reviewer
+can be shown the spot (`domain.field_boxes` turns the two into fractions of the page).
 """
 
 from datetime import date
@@ -79,6 +80,11 @@ class Extraction(BaseModel):
     # Where each field's value came from: qr | xml | text_layer | ocr (the task page shows it).
     sources: dict[str, TextSource] = Field(default_factory=dict)
     pages: int = 0
+    # Each page's size (width, height) by page number, in the units of `positions`: PDF
+    # points; an image's pixels scaled to an A4 width in points (the reader's scale, so
+    # a box over its page is the same fraction as on the image). (0, 0) for a page that
+    # was not read. Empty in readings stored before sizes were kept.
+    page_sizes: list[tuple[float, float]] = Field(default_factory=list)
     error: ReadError | None = None
     # Page ranges (1-based, inclusive) when one file holds several documents.
     parts: list[tuple[int, int]] = Field(default_factory=list)

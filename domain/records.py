@@ -138,13 +138,17 @@ class DocumentView(BaseModel):
     size: int
     state: DocumentState
     doc_type: DocType | None = None
+    pages: int = 0  # as read; 0 until read, and for an e-invoice XML
+    # What `fiduflow extract` prints, plus `fields`: per field its value, confidence,
+    # source and box on the page (domain.field_boxes.with_fields).
     extraction: dict[str, Any] | None = None
     supplier_id: str | None = None
     supplier_match: SupplierMatch | None = None
     booking_ids: list[int] = Field(default_factory=list)
     task_ids: list[int] = Field(default_factory=list)
     duplicate_of: int | None = None
-    parent_id: int | None = None
+    parent_id: int | None = None  # the PDF this document was split from
+    children: list[int] = Field(default_factory=list)  # a split PDF's documents, page order
     received_at: datetime
     payment_method: PaymentMethod | None = None
     document_class: DocumentClass | None = None

@@ -176,6 +176,15 @@ def _set_source(ex: Extraction, name: str, source: str, page_source: TextSource 
         ex.sources[name] = page_source
 
 
+def page_sizes(reading: Reading) -> list[tuple[float, float]]:
+    """Every page's (width, height) by number, in the units its words' positions use;
+    (0, 0) for a page that was not read (OCR limit, a failed page): its size is unknown
+    and no field lies on it."""
+    known = {p.number: (round(p.width, 2), round(p.height, 2)) for p in reading.pages}
+    count = max(reading.page_count, max(known, default=0))
+    return [known.get(number, (0.0, 0.0)) for number in range(1, count + 1)]
+
+
 def box_of(words: list[Word]) -> Box | None:
     if not words:
         return None
@@ -250,6 +259,7 @@ def extract_fields(reading: Reading, classification: Classification) -> Extracti
         language=classification.language,
         text_source=reading.text_source,
         pages=reading.page_count or len(reading.pages),
+        page_sizes=page_sizes(reading),
         text=reading.text,
         error=reading.error,
         timings=dict(reading.timings),

@@ -138,6 +138,8 @@ def classify_reading(reading: Reading, pages: list[PageText] | None = None) -> C
         return Classification(
             doc_type=DocType.OTHER, confidence=0.0, language=language, language_confidence=lang_conf
         )
+    if reading.bank_statement:
+        return Classification(doc_type=DocType.BANK_STATEMENT, confidence=0.99)
     if reading.xml_invoice:
         xml = reading.xml_invoice
         doc_type = DocType.CREDIT_NOTE if xml.get("is_credit_note") else DocType.SUPPLIER_INVOICE

@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from domain.enums import MediaType, ReadErrorKind, TextSource
 from domain.extraction import Box, Extraction, ReadError
 from domain.settings import get_settings
-from extractors import einvoice, images, ocr
+from extractors import camt, einvoice, images, ocr
 from extractors.assemble import extract_fields as _extract_fields
 from extractors.classify import classify_reading
 from extractors.errors import ReaderInterrupted, ReadFailure
@@ -60,7 +60,8 @@ def read(data: bytes, filename: str | None = None) -> Reading:
             _read_xml(data, reading)
         else:
             _read_image(data, reading)
-        if not reading.error and not reading.xml_invoice and not reading.text.strip():
+        exact = reading.xml_invoice or reading.bank_statement
+        if not reading.error and not exact and not reading.text.strip():
             reading.error = ReadError(kind=ReadErrorKind.UNREADABLE, message="no text found")
     except ReadFailure as failure:
         reading.error = failure.to_error()
@@ -373,9 +374,34 @@ def _read_image(data: bytes, reading: Reading) -> None:
 
 
 def _read_xml(data: bytes, reading: Reading) -> None:
+    if camt.is_camt(data):
+        _read_camt(data, reading)
+        return
     if not einvoice.looks_like_einvoice(data):
-        raise ReadFailure(ReadErrorKind.UNSUPPORTED, "XML file is not an e-invoice (UBL/CII)")
+        raise ReadFailure(
+            ReadErrorKind.UNSUPPORTED, "XML file is neither an e-invoice (UBL/CII) nor camt"
+        )
     reading.xml_invoice = einvoice.parse_einvoice(data)
+    reading.page_count = 0
+    reading.text_source = TextSource.XML
+
+
+def _read_camt(data: bytes, reading: Reading) -> None:
+    """A bank statement: recognised and summarised (a `bank_statement` for routing); its
+    entries are read again where they are reconciled."""
+    try:
+        statements = camt.parse_camt(data)
+    except camt.CamtError as exc:
+        raise ReadFailure(ReadErrorKind.CORRUPT, f"bank statement (camt): {exc}") from exc
+    first = statements[0]
+    reading.bank_statement = {
+        "kind": first.kind.value,
+        "account": first.account_iban or first.account_id,
+        "currency": first.currency,
+        "statements": len(statements),
+        "entries": sum(len(s.entries) for s in statements),
+        "period_to": first.period_to.isoformat() if first.period_to else None,
+    }
     reading.page_count = 0
     reading.text_source = TextSource.XML
 

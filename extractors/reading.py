@@ -46,6 +46,8 @@ class Reading(BaseModel):
     qr_payloads: list[str] = Field(default_factory=list)  # raw Swiss QR-bill texts
     qr_codes: list[QrCode] = Field(default_factory=list)  # the same, with where they were
     xml_invoice: dict[str, Any] | None = None  # parsed e-invoice data, when present
+    # A camt.053/054 file: what it is, in short (extractors.camt reads the entries).
+    bank_statement: dict[str, Any] | None = None
     error: ReadError | None = None
     timings: dict[str, float] = Field(default_factory=dict)
     media_type: MediaType | None = None

@@ -4,8 +4,12 @@ A page starts a new document only when it clearly does: it says "page 1 of N", o
 its own title and letterhead and names another supplier (IBAN, UID, name) or another
 invoice number than the pages before. Continuation pages (no title, "Seite 2") and a
 payment-slip page of the same creditor stay with the document before them.
+
+`split_pdf` cuts the same pages into the same bytes every time: a split that is done again
+(a retried processing step) yields the same documents, which intake recognises by hash.
 """
 
+import hashlib
 import io
 import itertools
 import re
@@ -115,8 +119,26 @@ def detect_parts(reading: Reading) -> list[tuple[int, int]]:
     return [(pages[a].number, pages[b - 1].number) for a, b in itertools.pairwise(bounds)]
 
 
+# pdfium writes a random file identifier into each saved PDF's trailer.
+_TRAILER_ID = re.compile(rb"/ID\s*\[\s*<([0-9A-Fa-f]{32})>\s*<([0-9A-Fa-f]{32})>\s*\]")
+
+
+def _fixed_id(pdf: bytes, source: bytes, first: int, last: int) -> bytes:
+    """The saved PDF with its trailer's random /ID replaced by one derived from the
+    source and the page range: the same cut gives the same bytes, hence the same SHA-256.
+    Same length, so the cross-reference offsets stay right."""
+    matches = list(_TRAILER_ID.finditer(pdf))
+    if not matches:
+        return pdf
+    m = matches[-1]
+    seed = hashlib.sha256(source).digest() + f"{first}-{last}".encode()
+    fixed = hashlib.sha256(seed).hexdigest()[:32].upper().encode()
+    return pdf[: m.start(1)] + fixed + pdf[m.end(1) : m.start(2)] + fixed + pdf[m.end(2) :]
+
+
 def split_pdf(data: bytes, parts: list[tuple[int, int]]) -> list[bytes]:
-    """One new PDF per page range (1-based, inclusive), pages copied with pdfium."""
+    """One new PDF per page range (1-based, inclusive), pages copied with pdfium.
+    Deterministic: the same data and range give the same bytes."""
     out: list[bytes] = []
     with PDFIUM_LOCK:
         src = pdfium.PdfDocument(data)
@@ -130,7 +152,7 @@ def split_pdf(data: bytes, parts: list[tuple[int, int]]) -> list[bytes]:
                 buf = io.BytesIO()
                 dst.save(buf)
                 dst.close()
-                out.append(buf.getvalue())
+                out.append(_fixed_id(buf.getvalue(), data, first, last))
         finally:
             src.close()
     return out

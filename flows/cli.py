@@ -119,7 +119,7 @@ def extract(
     table.add_column("value")
     table.add_column("confidence", justify="right")
     for key, value in data.items():
-        if key in ("confidence", "timings", "positions", "text_source"):
+        if key in ("confidence", "timings", "positions", "page_sizes", "text_source"):
             continue
         if value in (None, [], {}):
             continue
@@ -154,6 +154,14 @@ def process(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to take in.")],
     client: Annotated[str, typer.Option("--client", help="Client id the documents are for.")],
     channel: Annotated[Channel, typer.Option(help="Channel to record.")] = Channel.BATCH,
+    split: Annotated[
+        bool,
+        typer.Option(
+            "--split",
+            help="Each PDF may hold several documents (paper scanned at the firm): cut it "
+            "into the documents its reading finds, and process each.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Take files in through the intake and process them to the end."""
@@ -177,7 +185,11 @@ def process(
                 runtime.db,
                 runtime.store,
                 Submission(
-                    client_id=client, channel=channel, data=path.read_bytes(), filename=path.name
+                    client_id=client,
+                    channel=channel,
+                    data=path.read_bytes(),
+                    filename=path.name,
+                    meta={"split": True} if split else {},
                 ),
                 max_bytes=runtime.settings.max_message_bytes,
             )
@@ -194,6 +206,15 @@ def process(
         results.append(entry)
 
     outcomes = _run_with_progress(ids, quiet=as_json, api_url=api_url) if ids else {}
+    # A split PDF's documents were taken in while it was processed: process them too.
+    children = {c: o.document_id for o in outcomes.values() for c in o.children}
+    if children:
+        outcomes |= _run_with_progress(list(children), quiet=as_json, api_url=api_url)
+        results += [
+            {"file": outcomes[c].filename if c in outcomes else "", "document_id": c}
+            | {"split_of": parent, "state": "received"}
+            for c, parent in children.items()
+        ]
     for entry in results:
         outcome = outcomes.get(entry.get("document_id"))
         if outcome is not None:
@@ -206,6 +227,8 @@ def process(
                 "rule": outcome.rule,
                 "error": outcome.error,
             }
+            if outcome.children:
+                entry["children"] = outcome.children
     if as_json:
         out.print_json(json.dumps(results, ensure_ascii=False, default=str))
     else:
@@ -277,7 +300,10 @@ def _print_process_table(results: list[dict]) -> None:
             e["state"] + (f" of {e['duplicate_of']}" if e.get("duplicate_of") else ""),
             e.get("doc_type") or "",
             booking,
-            ", ".join(e.get("tasks") or []) or e.get("reason", "") or e.get("error") or "",
+            ", ".join(e.get("tasks") or [])
+            or e.get("reason", "")
+            or e.get("error")
+            or (f"split into {', '.join(map(str, e['children']))}" if e.get("children") else ""),
         )
     out.print(table)
 

@@ -1,6 +1,9 @@
 """Processing one document from `received` to a final state: the business process.
 
-    claim → load original → read → classify → extract fields → match → decide → persist
+    claim → load original → read → classify → extract fields → match → learned places
+    → decide → persist
+    (or, when staff asked to split a PDF and the reading found several documents:
+    classify → split: each part taken in as a new document, this one routed as their pile)
 
 Called by the `process-document` flow (one run per document) and by the batch flows
 (one task per document). The document's state lives in our database, not in Prefect: a
@@ -25,7 +28,8 @@ from typing import Any
 from sqlalchemy import update
 
 from domain.enums import DocumentState
-from flows import steps
+from extractors.reading import Classification, Reading
+from flows import splitting, steps
 from flows.artifacts import install_log_redaction, redact_filename
 from flows.runtime import get_runtime
 from storage import documents as documents_repo
@@ -58,6 +62,8 @@ def job_of(row: DocumentRow) -> steps.DocumentJob:
             "note": row.note,
         },
         skip_duplicate_check=bool((row.meta or {}).get("not_a_duplicate")),
+        split=splitting.split_requested(row.meta),
+        media_type=row.media_type,
     )
 
 
@@ -274,11 +280,14 @@ def _process_claimed(
         read = reader_for(data, job.sha256) if step_runs else step(steps.read_document)
         reading = read(job.sha256, data, job.filename)
         classification = step(steps.classify_document)(reading)
-        tag_document_run(classification.doc_type.value)
-        extraction = step(steps.extract_fields)(reading, classification)
-        matched = step(steps.match_document)(job, extraction)
-        decision = step(steps.decide_routing)(job, extraction, matched)
-        outcome = step(steps.persist_outcome)(job, extraction, matched, decision)
+        if job.split and splitting.can_split(classification.parts, job.media_type):
+            # Staff asked and the reading found several documents: the parts become
+            # documents of their own; this one is routed as their pile.
+            tag_document_run("split")
+            outcome = step(steps.split_document)(job, data, reading, classification)
+        else:
+            tag_document_run(classification.doc_type.value)
+            outcome = _route(job, reading, classification, step)
     except Exception as exc:
         logger.warning(
             "document %s of client %s: processing failed (%s)",
@@ -291,15 +300,32 @@ def _process_claimed(
             job.document_id, owner, f"{exc.__class__.__name__}: {exc}"[:2000]
         )
     logger.info(
-        "document %s (%s) of client %s: %s%s%s",
+        "document %s (%s) of client %s: %s%s%s%s",
         job.document_id,
         redact_filename(job.filename),
         job.client_id,
         outcome.state.value,
         f" as {outcome.doc_type}" if outcome.doc_type else "",
         f", tasks: {', '.join(outcome.task_kinds)}" if outcome.task_kinds else "",
+        f", split into documents {', '.join(map(str, outcome.children))}"
+        if outcome.children
+        else "",
     )
     return outcome
+
+
+def _route(
+    job: steps.DocumentJob, reading: Reading, classification: Classification, step: Any
+) -> steps.Outcome:
+    """Extract fields → match → learned places → decide → persist: one document's way."""
+    extraction = step(steps.extract_fields)(reading, classification)
+    matched = step(steps.match_document)(job, extraction)
+    # What the reader missed, read where the supplier's layout prints it (learned).
+    extraction, matched = step(steps.read_learned_positions)(job, reading, extraction, matched)
+    decision = step(steps.decide_routing)(job, extraction, matched)
+    if job.split:  # asked to split, but one document (or not a PDF): the reasons say so
+        decision = splitting.noting_unsplit(decision, classification.parts, job.media_type)
+    return step(steps.persist_outcome)(job, extraction, matched, decision)
 
 
 def _attempts(document_id: int) -> int:

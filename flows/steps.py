@@ -19,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 import extractors
 from domain.enums import DocumentState, Party, TaskKind
 from domain.extraction import Extraction
-from domain.learned import Learned
+from domain.learned import Learned, LearnedPosition
 from domain.records import (
     Client,
     Decision,
@@ -30,9 +30,11 @@ from domain.records import (
     TaskDraft,
 )
 from extractors.errors import ReaderInterrupted
+from extractors.learned_positions import Place, fill_from_places
 from extractors.reading import Classification, Reading
+from flows import splitting
 from flows.runtime import get_runtime
-from routing.decide import decide, demote_to_duplicate
+from routing.decide import CONFIDENT, decide, demote_to_duplicate
 from routing.duplicates import find_duplicate
 from routing.match import DUPLICATE_CHECKED, Matching
 from routing.match import match_document as match_all
@@ -90,6 +92,9 @@ class DocumentJob(BaseModel):
     # A person said "not a duplicate" on its suspected_duplicate task: routed without
     # the duplicate check (document.meta["not_a_duplicate"]).
     skip_duplicate_check: bool = False
+    # Staff asked for this PDF to be cut into its documents (document.meta["split"]).
+    split: bool = False
+    media_type: str | None = None
 
 
 class Outcome(BaseModel):
@@ -108,6 +113,7 @@ class Outcome(BaseModel):
     task_kinds: list[str] = Field(default_factory=list)
     supplier_id: str | None = None
     error: str | None = None
+    children: list[int] = Field(default_factory=list)  # a split pile's documents
     skipped: bool = False  # someone else holds it, or it was already final
 
 
@@ -168,6 +174,8 @@ class MatchResult(BaseModel):
     client: Client
     matching: Matching
     learned: Learned | None = None  # what corrections taught for the matched supplier
+    # Fields read where the supplier prints them (`read_learned_positions`), as reasons.
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def match(self) -> SupplierMatch:
@@ -203,6 +211,36 @@ def match_document(job: DocumentJob, extraction: Extraction) -> MatchResult:
     return MatchResult(client=client, matching=matching, learned=learned)
 
 
+@task(name="read-learned-positions", **RETRYING)
+def read_learned_positions(
+    job: DocumentJob, reading: Reading, extraction: Extraction, matched: MatchResult
+) -> tuple[Extraction, MatchResult]:
+    """Fields the reader missed or doubts, read where the matched supplier's layout prints
+    them (a person's correction taught the place). Matched again when a field was filled:
+    the duplicate check and the facts stored for later documents see the filled values."""
+    learned, supplier = matched.learned, matched.supplier
+    if learned is None or supplier is None or not learned.positions:
+        return extraction, matched
+    taught = {p.field: p for p in learned.positions}
+    places = {field: Place(p.page, p.x0, p.y0, p.x1, p.y1) for field, p in taught.items()}
+    filled, fields = fill_from_places(extraction, reading.pages, places, confident=CONFIDENT)
+    if not fields:
+        return extraction, matched
+    again = match_document.fn(job, filled)
+    if again.supplier is None or again.supplier.id != supplier.id:
+        return extraction, matched  # the places belong to the supplier matched before
+    notes = [position_note(field, supplier.name, taught[field]) for field in fields]
+    return filled, again.model_copy(update={"notes": notes})
+
+
+def position_note(field: str, supplier_name: str, taught: LearnedPosition) -> str:
+    """How the reasons name a field read at a learned place."""
+    return (
+        f"{field} read where {supplier_name} prints it (learned from a correction by "
+        f"{taught.learned_by} on {taught.learned_at.date()})"
+    )
+
+
 class _NoDuplicates(SqlHistory):
     """The client's history without its duplicate candidates: a person decided that the
     document is not a duplicate of what looks like it."""
@@ -224,13 +262,16 @@ def _history(session: Any, job: DocumentJob) -> SqlHistory:
 def decide_routing(job: DocumentJob, extraction: Extraction, matched: MatchResult) -> Decision:
     # The client's phase (master data) says which column of its policy applies.
     client = matched.client
-    return decide(
+    decision = decide(
         document_context(job, extraction),
         client,
         matched.matching,
         client.phase,
         learned=matched.learned,
     )
+    if not matched.notes:
+        return decision
+    return decision.model_copy(update={"reasons": [*matched.notes, *decision.reasons]})
 
 
 @task(name="persist-outcome", **RETRYING)
@@ -305,6 +346,40 @@ def persist_outcome(
         return outcome_of(session, row)
 
 
+@task(name="split-document", **RETRYING)
+def split_document(
+    job: DocumentJob, data: bytes, reading: Reading, classification: Classification
+) -> Outcome:
+    """Staff asked, the reading found several documents: take each part in as a document
+    of its own (processed like any new one), then route the pile with rule `split`.
+    Done again after a crash, it takes in only the parts still missing."""
+    runtime = get_runtime()
+    parts = list(classification.parts)
+    children = splitting.take_in_parts(
+        runtime.db,
+        runtime.store,
+        job.document_id,
+        data,
+        parts,
+        max_bytes=runtime.settings.max_message_bytes,
+    )
+    doc_type = splitting.pile_doc_type(splitting.part_types(reading, parts))
+    extraction = splitting.pile_extraction(reading, classification)
+    with runtime.db.session() as session:
+        row = documents_repo.lock_document(session, job.document_id)
+        assert row is not None
+        if DocumentState(row.state).is_final:
+            return outcome_of(session, row, skipped=True)
+        documents_repo.save_extraction(
+            session, row.id, row.client_id, extraction.public_json(), extraction.text
+        )
+        row.doc_type = doc_type.value if doc_type else None
+        row.routing = splitting.split_routing(children, parts, doc_type)
+        documents_repo.mark_final(session, row, DocumentState.ROUTED)
+        session.flush()
+        return outcome_of(session, row)
+
+
 def _recheck_duplicate(
     session: Any, job: DocumentJob, matching: Matching, decision: Decision
 ) -> tuple[Decision, Matching]:
@@ -341,6 +416,7 @@ def outcome_of(session: Any, row: DocumentRow, *, skipped: bool = False) -> Outc
         task_kinds=[t.kind for t in tasks],
         supplier_id=row.supplier_id,
         error=row.error,
+        children=list((row.routing or {}).get("children", [])),
         skipped=skipped,
     )
 

@@ -75,6 +75,7 @@ from ingest.uploads import (
     media_type_of,
     not_found,
     read_upload,
+    refuse_split,
     services,
     submit,
     upload_client,
@@ -192,6 +193,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={
         **ERRORS,
         400: {"model": ErrorBody, "description": "Empty file, or staff upload without client"},
+        403: {"model": ErrorBody, "description": "`split` asked for by a client's user"},
         409: {"model": ErrorBody, "description": "Idempotency-Key reused for other bytes"},
         413: {"model": ErrorBody, "description": "File over the size limit"},
         415: {"model": ErrorBody, "description": "Not a PDF/JPEG/PNG/TIFF/HEIC/XML by content"},
@@ -209,6 +211,13 @@ def upload_document(
     note: Annotated[str | None, Form(max_length=2000, description="e.g. 'Spesen Müller'")] = None,
     date: Annotated[dt.date | None, Form(description="The document's date (YYYY-MM-DD)")] = None,
     document_class: Annotated[DocumentClass | None, Form()] = None,
+    split: Annotated[
+        bool,
+        Form(
+            description="Staff only: one scanned PDF holding several documents; each "
+            "document found becomes one of its own (a client user's `split` answers 403)"
+        ),
+    ] = False,
     client: Annotated[str | None, Query(description="Staff only: the client's id")] = None,
     idempotency_key: Annotated[
         str | None,
@@ -225,6 +234,8 @@ def upload_document(
         Query(ge=1, le=MAX_ID, description="The missing_document request this upload answers"),
     ] = None,
 ) -> DocumentView:
+    if split:
+        refuse_split(user)
     if task is not None:
         client = _request_client(svc, user, task, client)
     owner = upload_client(svc, user, client)
@@ -244,7 +255,10 @@ def upload_document(
             document_class=document_class,
             note=(note.strip() or None) if note else None,
             doc_date=date,
-            meta={"answers_task": task} if task is not None else {},
+            meta={
+                **({"answers_task": task} if task is not None else {}),
+                **({"split": True} if split else {}),
+            },
         ),
     )
     response.headers["Location"] = f"/api/v1/documents/{recorded.document_id}"

@@ -18,6 +18,7 @@ import struct
 
 from lxml import etree
 
+from domain.bank import camt_message
 from domain.enums import MediaType
 
 # PDF readers (pdfium, pdf.js, Acrobat) accept the header anywhere in the first 1024 bytes,
@@ -107,7 +108,7 @@ def _sniff(data: bytes) -> MediaType | None:
         return None
     if _is_pdf(data):
         return MediaType.PDF
-    if _is_e_invoice_xml(data):
+    if _is_accepted_xml(data):
         return MediaType.XML
     return None
 
@@ -163,8 +164,13 @@ def _is_heif(data: bytes) -> bool:
     return any(data[i : i + 4] in _HEVC_BRANDS for i in range(16, end - 3, 4))
 
 
-def _is_e_invoice_xml(data: bytes) -> bool:
-    return e_invoice_root(data) is not None
+def _is_accepted_xml(data: bytes) -> bool:
+    """An e-invoice (UBL/CII) or a camt.053/054 bank statement, by its root element."""
+    try:
+        root = _xml_root(data)
+    except Exception:
+        return False
+    return root in E_INVOICE_ROOTS or camt_message(root) is not None
 
 
 def e_invoice_root(data: bytes) -> str | None:
@@ -176,12 +182,14 @@ def e_invoice_root(data: bytes) -> str | None:
     that is where XXE and entity-expansion attacks live.
     """
     try:
-        return _e_invoice_root(bytes(data))
+        root = _xml_root(bytes(data))
     except Exception:
         return None
+    return root if root in E_INVOICE_ROOTS else None
 
 
-def _e_invoice_root(data: bytes) -> str | None:
+def _xml_root(data: bytes) -> str | None:
+    """The root element's Clark-notation tag, read safely (see `e_invoice_root`)."""
     if len(data) > MAX_XML_BYTES:
         return None
     has_bom = data.startswith(_BOMS)
@@ -207,5 +215,5 @@ def _e_invoice_root(data: bytes) -> str | None:
             if docinfo.doctype or docinfo.internalDTD is not None:
                 return None
             tag = element.tag
-            return tag if isinstance(tag, str) and tag in E_INVOICE_ROOTS else None
+            return tag if isinstance(tag, str) else None
     return None

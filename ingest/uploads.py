@@ -62,6 +62,20 @@ def upload_client(svc: Services, user: User, requested: str | None) -> Client:
     return client
 
 
+def refuse_split(user: User) -> None:
+    """Only staff ask for a PDF to be split into its documents (the paper an offline
+    client brings in is scanned at the firm, many documents in one PDF). A client's user
+    asking gets 403 rather than being ignored: ignored, the pile would be read as one
+    document without anyone knowing; refused, the app or script learns to send each
+    document on its own, as the channels expect of clients."""
+    if not user.is_staff:
+        raise HTTPException(
+            403,
+            "split: only the fiduciary's staff split a PDF into its documents; upload each "
+            "document as a file of its own",
+        )
+
+
 def read_upload(upload: UploadFile, max_bytes: int) -> bytes:
     """The file's bytes, at most `max_bytes` (read one byte more to notice a larger one)."""
     data = upload.file.read(max_bytes + 1)

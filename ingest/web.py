@@ -9,6 +9,8 @@ Who may upload here (DESIGN.md: web upload is for online clients' company users)
 - a user with company access of an **online** client — for that client;
 - fiduciary staff — for any client, offline ones included (the paper an offline client
   brings in is scanned at the firm), chosen in a selector;
+- staff may tick "Ein PDF, mehrere Belege" (`split`): each PDF is cut into the
+  documents its reading finds; the box is theirs alone (anyone else sending it: 403);
 - an offline client's user, or an employee-access user, gets 403 with a page that says
   which channels they can use instead (e-mail to their inbound address, mobile app) —
   except for the upload a request addressed to them asks for (`?task=ID`, the task page's
@@ -414,16 +416,27 @@ def upload(
     document_class: Annotated[DocumentClass, Form()] = DocumentClass.PAYABLE,
     client: Annotated[str | None, Form(max_length=32)] = None,
     csrf_token: Annotated[str | None, Form(max_length=100)] = None,
+    split: Annotated[bool, Form()] = False,
     task: Annotated[
         int | None, Query(ge=1, le=2**31 - 1, description="The request this upload answers")
     ] = None,
 ) -> Response:
     """One or more files; JSON for the page's script, a redirect for a plain form post.
-    With `?task=ID`: the document that request asked for (it closes the request)."""
+    With `?task=ID`: the document that request asked for (it closes the request).
+    `split` (staff only, "Ein PDF, mehrere Belege"): each PDF is cut into the documents
+    its reading finds (flows/splitting.py)."""
     web = _require_web_user(who)
     given = request.headers.get(CSRF_HEADER) or csrf_token
     if not csrf_matches(web.session.csrf, given):
         raise HTTPException(403, "the form was stale (CSRF check); reload the page and try again")
+    if split and not web.user.is_staff:
+        # The page shows the box to staff only; anyone else sending it is refused, not
+        # ignored (ingest.uploads.refuse_split says why).
+        raise HTTPException(
+            403,
+            "Nur die Treuhand teilt ein PDF in mehrere Belege. Bitte laden Sie jeden Beleg "
+            "einzeln hoch.",
+        )
     if task is not None:
         owner = _requesting_client(svc, web, task)
     else:
@@ -440,7 +453,7 @@ def upload(
     errors: list[dict[str, Any]] = []
     for upload in files:
         try:
-            documents.append(_take_one(svc, web, owner, upload, document_class))
+            documents.append(_take_one(svc, web, owner, upload, document_class, split=split))
         except HTTPException as exc:
             detail = _german(exc, svc.settings.max_message_bytes)
             errors.append(
@@ -554,7 +567,13 @@ def _upload_owner(svc: Services, web: WebUser, requested: str | None) -> Client:
 
 
 def _take_one(
-    svc: Services, web: WebUser, owner: Client, upload: UploadFile, document_class: DocumentClass
+    svc: Services,
+    web: WebUser,
+    owner: Client,
+    upload: UploadFile,
+    document_class: DocumentClass,
+    *,
+    split: bool = False,
 ) -> dict[str, Any]:
     data = read_upload(upload, svc.settings.max_message_bytes)
     media_type = media_type_of(data)
@@ -568,6 +587,7 @@ def _take_one(
             media_type=media_type,
             submitted_by=web.user.username,
             document_class=document_class,
+            meta={"split": True} if split else {},
         ),
     )
     with svc.db.session() as session:
@@ -623,6 +643,9 @@ def _outcomes(session: Any, document_ids: list[int]) -> dict[int, str]:
 
 def document_item(row: DocumentRow, outcome: str | None = None) -> dict[str, Any]:
     state = DocumentState(row.state)
+    children = (row.routing or {}).get("children") or []
+    if outcome is None and children:  # a split PDF: its documents are listed on their own
+        outcome = f"Aufgeteilt in {len(children)} Belege (Nr. {', '.join(map(str, children))})"
     doc_type = DocType(row.doc_type) if row.doc_type else None
     document_class = DocumentClass(row.document_class) if row.document_class else None
     return {

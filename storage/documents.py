@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.enums import Channel, DocumentState, TaskStatus
+from domain.field_boxes import corrected_fields, with_fields
 from domain.records import DocumentView, SupplierMatch
 from storage.audit import document_history
 from storage.scope import Scope
@@ -397,6 +398,8 @@ def document_view(session: Session, row: DocumentRow, scope: Scope | None = None
     scope may open (an employee's own upload does not lead to the company's bookings)."""
     scope = scope or Scope.staff()
     extraction = session.get(ExtractionRow, row.id)
+    data = extraction.data if extraction else None
+    history = document_history(session, row.id)
     booking_ids = list(
         session.scalars(
             select(BookingRow.id)
@@ -420,21 +423,35 @@ def document_view(session: Session, row: DocumentRow, scope: Scope | None = None
         size=row.size,
         state=DocumentState(row.state),
         doc_type=row.doc_type,
-        extraction=extraction.data if extraction else None,
+        pages=int(data.get("pages") or 0) if data else 0,
+        extraction=with_fields(data, corrected_fields(history)) if data else None,
         supplier_id=row.supplier_id,
         supplier_match=SupplierMatch(**row.supplier_match) if row.supplier_match else None,
         booking_ids=booking_ids,
         task_ids=task_ids,
         duplicate_of=row.duplicate_of,
         parent_id=row.parent_id,
+        children=_children(session, row, scope),
         received_at=row.received_at,
         payment_method=row.payment_method,
         document_class=row.document_class,
         note=row.note,
         error=row.error,
         routing=_routing_for(row.routing, scope),
-        history=document_history(session, row.id),
+        history=history,
     )
+
+
+def _children(session: Session, row: DocumentRow, scope: Scope) -> list[int]:
+    """The documents a split pile was cut into (its routing lists them), those the scope
+    may open, in page order."""
+    ids = [int(i) for i in (row.routing or {}).get("children", [])]
+    if not ids:
+        return []
+    visible = set(
+        session.scalars(scope.documents(select(DocumentRow.id)).where(DocumentRow.id.in_(ids)))
+    )
+    return [i for i in ids if i in visible]
 
 
 # Rules whose very name tells something only staff may know, and what others see instead.

@@ -13,8 +13,10 @@ a reject with reason `private`) teaches, for the document's client and supplier:
   confirmed by staff only);
 - for a corrected reading field (invoice number, total, dates, reference): where the
   supplier's layout prints it, when the corrected value is found among the words of the
-  document's reading (`field_positions`, fractions of the page). Reading does not use
-  these positions yet; the task page and the supplier page show them.
+  document's reading (`field_positions`, fractions of the page). The next document of
+  that supplier is read there where the reader missed or doubted the field
+  (`extractors.learned_positions`, the `read-learned-positions` step); the task page and
+  the supplier page show them.
 
 Routing gets what was learned as a `domain.learned.Learned` argument (`learned_for`).
 """
@@ -90,6 +92,9 @@ def clean_value(field: LearnedField, value: Any) -> str:
 # --- teaching ------------------------------------------------------------------------------
 
 
+CLIENT_USER = "a client's user"  # who taught a supplier-wide position, when not staff
+
+
 def learn_from_correction(
     session: Session,
     *,
@@ -118,7 +123,9 @@ def learn_from_correction(
     data = extraction.data if extraction is not None else {}
     if given.get("supplier_id"):
         learned += _learn_aliases(session, client_id, supplier, data, by, staff)
-    learned += _learn_positions(session, supplier, document_id, given, by)
+    # Positions are the supplier's, used for every client's documents from it: the name
+    # of another client's user must not reach them (tenant data never crosses clients).
+    learned += _learn_positions(session, supplier, document_id, given, by if staff else CLIENT_USER)
     session.flush()
     return learned
 

@@ -21,6 +21,7 @@ from routing.accounts import propose_booking
 from routing.decide import decide
 from routing.rebook import is_credit, rebuild_booking
 from storage.learning import (
+    CLIENT_USER,
     find_printed,
     learn_from_correction,
     learned_for,
@@ -400,6 +401,30 @@ def test_a_corrected_field_teaches_where_the_layout_prints_it(firm):
             round(450 / 595, 3),
             round(500 / 842, 3),
         )
+
+
+def test_a_position_a_client_user_taught_does_not_name_them_to_other_clients(firm):
+    """Regression: positions are the supplier's and used for every client's documents, so
+    a client user's name would have reached another client's reasons."""
+    doc = record(firm, "C02", "f2")
+    with firm.session() as s:
+        sha = s.get(DocumentRow, doc).sha256
+        words = [{"text": "1'081.00", "page": 1, "x0": 450, "top": 500, "x1": 510, "bottom": 510}]
+        page = {"number": 1, "width": 595.0, "height": 842.0, "text": "", "words": words}
+        s.add(ReadingCache(sha256=sha, reader_version="1", data={"pages": [page]}))
+    with firm.session() as s:
+        learn_from_correction(
+            s,
+            client_id="C02",
+            supplier_id="S003",
+            document_id=doc,
+            given={"total": D("1081.00")},
+            by="fritz",
+            staff=False,
+        )
+    with firm.session() as s:
+        position = s.get(FieldPosition, ("S003", "total"))
+        assert position is not None and position.learned_by == CLIENT_USER != "fritz"
 
 
 # --- the supplier API ------------------------------------------------------------------------

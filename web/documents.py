@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response
 
+from domain.field_boxes import sizes_complete, stored_page_sizes
 from storage import documents as documents_repo
 from storage.audit import document_history
 from storage.objects import ChecksumMismatch, ObjectMissing
@@ -147,7 +148,10 @@ def document_fields(ws: Workspace, row: DocumentRow) -> DocumentFields:
         extraction = session.get(ExtractionRow, row.id)
         data = dict(extraction.data) if extraction else None
         corrected = corrected_fields(document_history(session, row.id))
-    sizes = page_sizes(ws, row)
+    # The sizes kept with the reading are in its own units (for images too) and cost no
+    # trip to the original; readings made before they were kept open the original.
+    stored = stored_page_sizes(data)
+    sizes = stored if sizes_complete(stored) else page_sizes(ws, row)
     return DocumentFields(
         document_id=row.id,
         pages=len(sizes),

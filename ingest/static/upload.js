@@ -11,6 +11,7 @@
   var body = document.getElementById("documents-body");
   var live = document.getElementById("live");
   var clientSelect = document.getElementById("client-select");
+  var splitCheck = document.getElementById("split-check");  // staff only
   var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
   var staff = body.getAttribute("data-staff") === "true";
   var known = {};
@@ -50,6 +51,7 @@
       data.append("document_class", selectedClass());
       data.append("csrf_token", csrf);
       if (clientSelect) data.append("client", clientSelect.value);
+      if (splitCheck && splitCheck.checked) data.append("split", "true");
       var xhr = new XMLHttpRequest();
       xhr.open("POST", "/upload");
       xhr.setRequestHeader("Accept", "application/json");
