@@ -402,6 +402,29 @@ def test_an_employee_cannot_release(rig: Rig):
     assert rig.http.get(f"/tasks/{rig.releases[0]}").status_code == 404
 
 
+def test_a_request_to_an_employee_does_not_show_her_a_document_she_did_not_submit(rig: Rig):
+    """Regression: the task page showed the company document's name, reasons and fields to
+    the employee a request about it was addressed to."""
+    document = rig.release_docs[0]  # Gloor's invoice, mailed to the company
+    asked = rig.add_task(
+        "C01",
+        "lea-about-gloor",
+        kind=TaskKind.MISSING_DOCUMENT,
+        assignee_user="lea",
+        reason="Bitte Quittung nachreichen",
+    )
+    with rig.firm.db.session() as session:
+        session.get(TaskRow, asked).document_id = document
+    rig.as_user("lea")
+    page = rig.http.get(f"/tasks/{asked}")
+    assert page.status_code == 200
+    assert "Bitte Quittung nachreichen" in page.text  # the request is hers …
+    assert "Gloor 1.pdf" not in page.text  # … the company's document is not
+    assert f"/api/v1/documents/{document}/pages/1" not in page.text
+    rig.as_user("hans")
+    assert "Gloor 1.pdf" in rig.http.get(f"/tasks/{asked}").text  # the company user sees it
+
+
 def test_upload_the_missing_document_answers_the_request(rig: Rig):
     missing = rig.add_task("C01", "missing", kind=TaskKind.MISSING_DOCUMENT, reason="Beleg?")
     csrf = rig.as_user("hans")

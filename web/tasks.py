@@ -272,6 +272,10 @@ def _load(ws: Any, viewer: Viewer, task_id: int, wanted: InboxFilter) -> TaskPag
         if row is None:
             return None
         document = session.get(DocumentRow, row.document_id) if row.document_id else None
+        if document is not None and not scope.sees_document(document):
+            # A request addressed to an employee about a document she did not submit: the
+            # task is hers, the document (its reasons, history, fields) is not.
+            document = None
         booking = session.get(BookingRow, row.booking_id) if row.booking_id else None
         if booking is not None and not scope.sees_booking(booking):
             booking = None
