@@ -308,7 +308,7 @@ def list_documents(
         rows = documents_repo.list_documents(
             session, scope, state=state, limit=limit, before_id=before
         )
-        return [documents_repo.document_view(session, row, scope) for row in rows]
+        return documents_repo.document_views(session, rows, scope)
 
 
 @router.get("/documents/{document_id}", response_model=DocumentView, responses=ERRORS)

@@ -49,23 +49,32 @@ def record_event(
 
 def document_history(session: Session, document_id: int) -> list[HistoryEntry]:
     """The document's history, oldest first (the caller has checked the scope)."""
+    return histories_of(session, [document_id]).get(document_id, [])
+
+
+def histories_of(session: Session, document_ids: list[int]) -> dict[int, list[HistoryEntry]]:
+    """The histories of several documents in one query (a page of a document list)."""
+    if not document_ids:
+        return {}
     statement = (
         select(DocumentEvent)
-        .where(DocumentEvent.document_id == document_id)
-        .order_by(DocumentEvent.id)
+        .where(DocumentEvent.document_id.in_(document_ids))
+        .order_by(DocumentEvent.document_id, DocumentEvent.id)
     )
-    return [
-        HistoryEntry(
-            at=row.at,
-            by=row.by,
-            action=HistoryAction(row.action),
-            field=row.field,
-            before=row.before,
-            after=row.after,
-            task_id=row.task_id,
+    found: dict[int, list[HistoryEntry]] = {}
+    for row in session.scalars(statement):
+        found.setdefault(row.document_id, []).append(
+            HistoryEntry(
+                at=row.at,
+                by=row.by,
+                action=HistoryAction(row.action),
+                field=row.field,
+                before=row.before,
+                after=row.after,
+                task_id=row.task_id,
+            )
         )
-        for row in session.scalars(statement)
-    ]
+    return found
 
 
 def as_json(value: Any) -> Any:

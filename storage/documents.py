@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from domain.enums import Channel, DocumentState, TaskStatus
 from domain.field_boxes import corrected_fields, with_fields
-from domain.records import DocumentView, SupplierMatch
-from storage.audit import document_history
+from domain.records import DocumentView, HistoryEntry, SupplierMatch
+from storage.audit import document_history, histories_of
 from storage.scope import Scope
 from storage.tables import (
     BookingRow,
@@ -393,13 +393,27 @@ def get_document_row(session: Session, scope: Scope, document_id: int) -> Docume
     return row
 
 
-def document_view(session: Session, row: DocumentRow, scope: Scope | None = None) -> DocumentView:
+def document_views(session: Session, rows: list[DocumentRow], scope: Scope) -> list[DocumentView]:
+    """A page of document resources, their histories read in one query."""
+    histories = histories_of(session, [row.id for row in rows])
+    return [document_view(session, row, scope, history=histories.get(row.id, [])) for row in rows]
+
+
+def document_view(
+    session: Session,
+    row: DocumentRow,
+    scope: Scope | None = None,
+    *,
+    history: list[HistoryEntry] | None = None,
+) -> DocumentView:
     """The document resource; with a scope, its booking and task ids are only those the
-    scope may open (an employee's own upload does not lead to the company's bookings)."""
+    scope may open (an employee's own upload does not lead to the company's bookings).
+    `history`: already read (`document_views`), else read here."""
     scope = scope or Scope.staff()
     extraction = session.get(ExtractionRow, row.id)
     data = extraction.data if extraction else None
-    history = document_history(session, row.id)
+    if history is None:
+        history = document_history(session, row.id)
     booking_ids = list(
         session.scalars(
             select(BookingRow.id)

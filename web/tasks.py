@@ -34,7 +34,6 @@ from domain.enums import (
 from domain.records import BookingLine, User
 from storage import documents as documents_repo
 from storage import tasks as tasks_repo
-from storage.audit import document_history
 from storage.scope import Scope
 from storage.tables import BookingRow, ClientRow, DocumentRow, SupplierRow, TaskRow
 from web.deps import CurrentViewer, Viewer, Ws
@@ -295,7 +294,7 @@ def _load(ws: Any, viewer: Viewer, task_id: int, wanted: InboxFilter) -> TaskPag
         if document is not None:
             view = documents_repo.document_view(session, document, scope)
             reasons = list((view.routing or {}).get("reasons") or [])
-            history = document_history(session, document.id)
+            history = list(view.history)  # the resource carries it: not read twice
             supplier_id = (row.details or {}).get("supplier_id") or document.supplier_id
             supplier = session.get(SupplierRow, supplier_id) if supplier_id else None
             session.expunge(document)
@@ -511,21 +510,19 @@ def _complete(
     corrections: Corrections | None,
     note: str | None,
 ) -> TaskRow | None:
-    from routing.rebook import CannotRebook, is_credit, rebuild_booking
+    from routing.rebook import is_credit, rebuild_booking
 
-    try:
-        return tasks_repo.complete_task(
-            session,
-            scope,
-            task_id,
-            user,
-            corrections,
-            note,
-            rebuild=rebuild_booking,
-            is_credit=is_credit,
-        )
-    except CannotRebook as exc:
-        raise tasks_repo.InvalidCorrection(str(exc)) from exc
+    # complete_task turns a draft that cannot be rebuilt into InvalidCorrection itself.
+    return tasks_repo.complete_task(
+        session,
+        scope,
+        task_id,
+        user,
+        corrections,
+        note,
+        rebuild=rebuild_booking,
+        is_credit=is_credit,
+    )
 
 
 def _run(
