@@ -135,6 +135,7 @@ class TaskKind(StrEnum):
     PERIOD_CLOSE = "period_close"
     REMINDER_RECEIVED = "reminder_received"
     BANK_DETAILS = "bank_details"
+    RECONCILE_ENTRY = "reconcile_entry"  # a bank entry to confirm, choose a match for, or book
 
 
 class TaskStatus(StrEnum):

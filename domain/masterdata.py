@@ -1,15 +1,26 @@
 """The master-data file `fiduflow setup load FILE.yaml` reads (DESIGN.md, "Master data").
 
 Validation happens here, at the edge: a bad file is refused with a message naming the
-entry, before anything is written.
+entry, before anything is written. `posting_rules_from` does the same for a client's
+posting rules given on their own (`fiduflow rules set`, the API).
 """
 
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from domain.enums import Access, Activity, ClientMode, Party, Phase, VatMethod
 from domain.identifiers import normalize_iban, normalize_uid
+from domain.reconciliation import BankAccount, Banking, PostingRule, ReconciliationSettings
 
 Language = Literal["de", "fr", "it", "en"]
 
@@ -102,6 +113,11 @@ class ClientSpec(Strict):
     # Pages, mails and task texts for users without a language of their own.
     language: Language | None = None
     policy: dict[Activity, PolicyValue] = Field(default_factory=dict)
+    # Bank reconciliation: tolerances, the ledger account of each own IBAN, and the
+    # recurring entries booked without a document (DESIGN.md, "Master data").
+    reconciliation: ReconciliationSettings = Field(default_factory=ReconciliationSettings)
+    bank_accounts: list[BankAccount] = Field(default_factory=list)
+    posting_rules: list[PostingRule] = Field(default_factory=list)
 
     @field_validator("uid")
     @classmethod
@@ -112,6 +128,24 @@ class ClientSpec(Strict):
     def ibans(self) -> list[str]:
         raw = [self.iban] if isinstance(self.iban, str) else (self.iban or [])
         return [normalize_iban(i) for i in raw]
+
+    @property
+    def banking(self) -> Banking:
+        return Banking(
+            reconciliation=self.reconciliation,
+            bank_accounts=self.bank_accounts,
+            posting_rules=self.posting_rules,
+        )
+
+    @model_validator(mode="after")
+    def _banking(self) -> Self:
+        # The rules are valid one by one here; together they must have distinct names,
+        # since a booked entry names the rule that took it.
+        try:
+            _ = self.banking
+        except ValidationError as exc:
+            raise ValueError(f"client {self.id}: {_reasons(exc.errors())}") from None
+        return self
 
     @model_validator(mode="after")
     def _offline_rules(self) -> Self:
@@ -197,3 +231,54 @@ class MasterData(Strict):
                         f"the firm's inbound domain {domain!r} (fiduciary.inbound_domain)"
                     )
         return self
+
+
+# --- posting rules on their own (`fiduflow rules set`, PUT …/posting-rules) -------------
+
+
+class InvalidPostingRules(ValueError):
+    """Rules refused; the message names each rule (number and name) and field at fault."""
+
+
+_RULES = TypeAdapter(list[PostingRule])
+
+
+def _reason(error: ErrorDetails) -> str:
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])  # our own words, without pydantic's prefix
+    return error["msg"]
+
+
+def _reasons(errors: list[ErrorDetails]) -> str:
+    return "; ".join(_reason(e) for e in errors)
+
+
+def _rule_problem(error: ErrorDetails, raw: list[Any]) -> str:
+    index, *field = error["loc"] or ("",)
+    if not isinstance(index, int):
+        return _reason(error)
+    entry = raw[index] if index < len(raw) else None
+    name = entry.get("name") if isinstance(entry, dict) else None
+    rule = f"posting rule {index + 1}" + (f" ({name!r})" if isinstance(name, str) else "")
+    where = ".".join(str(part) for part in field)
+    return f"{rule}: {where + ': ' if where else ''}{_reason(error)}"
+
+
+def posting_rules_from(raw: object) -> list[PostingRule]:
+    """A client's complete list of posting rules, from a file's or a request's JSON: a
+    list of rules, or `{"posting_rules": [...]}` as in the master data."""
+    if isinstance(raw, dict) and set(raw) == {"posting_rules"}:
+        raw = raw["posting_rules"]
+    if not isinstance(raw, list):
+        raise InvalidPostingRules(
+            "expected a list of posting rules (or {posting_rules: [...]}), "
+            'e.g. [{"name": "Rent", "counterparty_iban": "CH56 0483 5012 3456 7800 9", '
+            '"account": "6000"}]'
+        )
+    try:
+        rules = _RULES.validate_python(raw)
+        Banking(posting_rules=rules)
+    except ValidationError as exc:
+        problems = [_rule_problem(e, raw) for e in exc.errors(include_url=False)]
+        raise InvalidPostingRules("; ".join(problems)) from None
+    return rules

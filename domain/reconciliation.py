@@ -66,6 +66,9 @@ class PaymentMatchRule(StrEnum):
     DISCOUNT = "discount"  # paid less a cash discount (Skonto) within the client's limit
     FEE = "fee"  # paid with a small difference (bank fees) within the client's tolerance
     CARD = "card"  # a card line and a receipt: amount, date ± 3 days, merchant name
+    # A person tied the entry to the documents (POST /api/v1/transactions/{id}/match):
+    # no rule's judgement, so whatever the amounts differ by is theirs to answer for.
+    MANUAL = "manual"
 
 
 class EntryToMatch(BaseModel):
@@ -194,7 +197,8 @@ class PostingRule(BaseModel):
 class ReconciliationSettings(BaseModel):
     """A client's tolerances (master data `reconciliation`)."""
 
-    model_config = ConfigDict(frozen=True)
+    # A misspelt tolerance in the master data is refused, not silently left at its default.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     date_window_days: int = Field(default=10, ge=0, le=366)
     discount_pct: Decimal = Field(default=Decimal(3), ge=0, le=20)  # the largest Skonto taken
@@ -225,3 +229,69 @@ class MatchOutcome(BaseModel):
     suggestions: list[PaymentMatch] = []  # status ambiguous: candidates for a person
     posting_rule: str | None = None  # status rule: the rule's name
     reason: str
+
+
+class PaymentState(StrEnum):
+    """Where an invoice stands with its payment (the document resource's `payment_state`)."""
+
+    OPEN = "open"
+    PAID = "paid"
+
+
+DEFAULT_BANK_LEDGER = "1020"  # Bank (KMU chart of accounts)
+
+
+class BankAccount(BaseModel):
+    """One of the client's own accounts and the ledger account its entries book against."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    iban: str
+    account: str = Field(default=DEFAULT_BANK_LEDGER, pattern=r"^\d{4}$")
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        iban = normalize_iban(value)
+        if not iban:
+            raise ValueError(f"{value!r} is not an IBAN")
+        return iban
+
+
+class Banking(BaseModel):
+    """How a client's bank statements are reconciled (master data `reconciliation`,
+    `bank_accounts`, `posting_rules`; stored on the client as `banking`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reconciliation: ReconciliationSettings = Field(default_factory=ReconciliationSettings)
+    bank_accounts: list[BankAccount] = Field(default_factory=list)
+    posting_rules: list[PostingRule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_rule_names(self) -> Self:
+        names = [rule.name for rule in self.posting_rules]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise ValueError(f"posting rule names must be unique: {', '.join(doubled)}")
+        return self
+
+    def ledger_account(self, iban: str | None) -> str:
+        """The ledger account of one of the client's IBANs (default 1020, Bank)."""
+        wanted = normalize_iban(iban) if iban else None
+        for account in self.bank_accounts:
+            if account.iban == wanted:
+                return account.account
+        return DEFAULT_BANK_LEDGER
+
+
+class Settled(BaseModel):
+    """A document a payment settles, as its payment booking needs it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    document_id: int
+    kind: OpenItemKind
+    label: str  # "invoice 2024-117 of Gloor Elektro AG (document 12)"
+    counter_account: str  # what the document's booking left open: 2000, 1100, 2100 …
+    supplier_id: str | None = None

@@ -34,6 +34,7 @@ from domain.enums import (
 from domain.extraction import Address, Extraction
 from domain.money import Money
 from domain.policy import DivisionOfLabour
+from domain.reconciliation import Banking, PaymentState
 
 
 class Record(BaseModel):
@@ -52,6 +53,13 @@ class Client(Record):
     phase: Phase = Phase.REGULAR  # which column of the policy applies to its documents
     contact_email: str | None = None  # where requests to an offline client go
     language: str | None = None  # de | fr | it | en, for users without their own
+    # Reconciliation settings, ledger accounts of its IBANs, posting rules (master data).
+    banking: Banking = Field(default_factory=Banking)
+
+    @property
+    def own_ibans(self) -> set[str]:
+        """Every account of the client's: `iban` and those of `bank_accounts`."""
+        return {*self.ibans, *(a.iban for a in self.banking.bank_accounts)}
 
     @property
     def online(self) -> bool:
@@ -156,6 +164,12 @@ class DocumentView(BaseModel):
     error: str | None = None
     routing: dict[str, Any] | None = None  # the decision and why
     history: list[HistoryEntry] = Field(default_factory=list)  # who did what, oldest first
+    # An invoice, receipt or customer invoice waiting for its payment: open or paid (null
+    # for every other document, and for users who do not see the bookkeeping).
+    payment_state: PaymentState | None = None
+    # A bank statement's transactions by status, counts and amounts
+    # (storage.transactions.statement_reconciliation); null for other documents.
+    reconciliation: dict[str, Any] | None = None
 
 
 class BookingLine(BaseModel):
@@ -255,6 +269,7 @@ class TaskView(BaseModel):
     outcome: TaskOutcome | None = None  # once done
     completed_by: str | None = None
     completed_at: datetime | None = None
+    transaction_id: int | None = None  # the bank entry a missing document or a match is for
 
 
 class Decision(BaseModel):

@@ -36,9 +36,14 @@ users_app = typer.Typer(
     help="Users: list them, disable one at once (token, password and sessions stop), enable.",
     no_args_is_help=True,
 )
+rules_app = typer.Typer(
+    help="Posting rules: recurring bank entries booked without a document, per client.",
+    no_args_is_help=True,
+)
 app.add_typer(setup_app, name="setup")
 app.add_typer(policy_app, name="policy")
 app.add_typer(users_app, name="users")
+app.add_typer(rules_app, name="rules")
 
 console = Console(stderr=True)
 out = Console()
@@ -497,6 +502,84 @@ def policy_show(client: str) -> None:
     for activity, phases in found.policy.table().items():
         table.add_row(activity.value, *(phases[p].value for p in Phase))
     out.print(table)
+
+
+# --- posting rules -----------------------------------------------------------------
+
+ClientOption = Annotated[str, typer.Option("--client", help="The client's id.")]
+
+
+@rules_app.command("list")
+def rules_list(
+    client: ClientOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rules as JSON.")] = False,
+) -> None:
+    """The client's posting rules, in the order they were given."""
+    from domain.identifiers import format_iban
+    from domain.money import to_money
+    from storage.posting_rules import UnknownClient, posting_rules
+
+    try:
+        with _runtime().db.session() as session:
+            rules = posting_rules(session, client)
+    except UnknownClient as exc:
+        fail(str(exc))
+    if as_json:
+        rows = [rule.model_dump(mode="json") for rule in rules]
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=f"posting rules of {client}")
+    for column in ("name", "counterparty IBAN", "text contains", "direction", "amount"):
+        table.add_column(column, overflow="fold")  # a criterion is shown whole, never cut
+    for column in ("account", "VAT code"):
+        table.add_column(column, no_wrap=True)
+    for rule in rules:
+        amount = f"{to_money(rule.amount):.2f}" if rule.amount is not None else ""
+        if rule.amount_max is not None:
+            amount = " ".join(filter(None, (amount, f"at most {to_money(rule.amount_max):.2f}")))
+        table.add_row(
+            rule.name,
+            format_iban(rule.counterparty_iban) if rule.counterparty_iban else "",
+            rule.text_contains or "",
+            rule.direction.value if rule.direction else "",
+            amount,
+            rule.account,
+            rule.vat_code or "",
+        )
+    out.print(table if rules else f"{client}: no posting rules")
+
+
+@rules_app.command("set")
+def rules_set(
+    client: ClientOption,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="YAML or JSON: a list of rules, or {posting_rules: [...]}.",
+        ),
+    ],
+) -> None:
+    """Replace the client's posting rules with those of FILE (an empty list removes them)."""
+    import yaml
+
+    from domain.masterdata import InvalidPostingRules, posting_rules_from
+    from storage.posting_rules import UnknownClient, set_posting_rules
+
+    try:
+        rules = posting_rules_from(yaml.safe_load(file.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        fail(f"{file} is not valid YAML/JSON: {exc}", code=2)
+    except InvalidPostingRules as exc:
+        fail(f"{file}: {exc}", code=2)
+    try:
+        with _runtime().db.session() as session:
+            set_posting_rules(session, client, rules)
+    except UnknownClient as exc:
+        fail(str(exc))
+    out.print(f"{client}: {len(rules)} posting rule(s) set")
 
 
 # --- users -------------------------------------------------------------------------

@@ -3,7 +3,9 @@
     claim → load original → read → classify → extract fields → match → learned places
     → decide → persist
     (or, when staff asked to split a PDF and the reading found several documents:
-    classify → split: each part taken in as a new document, this one routed as their pile)
+    classify → split: each part taken in as a new document, this one routed as their pile;
+    or, for a camt bank statement: classify → extract → reconcile the statement: its
+    entries stored once, matched, booked or asked for — flows/bank_statements.py)
 
 Called by the `process-document` flow (one run per document) and by the batch flows
 (one task per document). The document's state lives in our database, not in Prefect: a
@@ -285,6 +287,11 @@ def _process_claimed(
             # documents of their own; this one is routed as their pile.
             tag_document_run("split")
             outcome = step(steps.split_document)(job, data, reading, classification)
+        elif reading.bank_statement is not None:
+            # camt.053 / camt.054: entries stored, reconciled, booked or asked for.
+            tag_document_run("bank_statement")
+            extraction = step(steps.extract_fields)(reading, classification)
+            outcome = step(steps.reconcile_statement)(job, data, extraction)
         else:
             tag_document_run(classification.doc_type.value)
             outcome = _route(job, reading, classification, step)

@@ -7,6 +7,7 @@ never retried. A reading that stopped because our own reader process died
 (`ReaderInterrupted`) is transient like them: retried, never taken for the file's error.
 """
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import extractors
-from domain.enums import DocumentState, Party, TaskKind
+from domain.enums import Activity, DocType, DocumentState, Party, TaskKind
 from domain.extraction import Extraction
 from domain.learned import Learned, LearnedPosition
 from domain.records import (
@@ -29,10 +30,12 @@ from domain.records import (
     SupplierMatch,
     TaskDraft,
 )
+from extractors import camt
 from extractors.errors import ReaderInterrupted
 from extractors.learned_positions import Place, fill_from_places
 from extractors.reading import Classification, Reading
-from flows import splitting
+from flows import bank_statements, splitting
+from flows.artifacts import artifact_key
 from flows.runtime import get_runtime
 from routing.decide import CONFIDENT, decide, demote_to_duplicate
 from routing.duplicates import find_duplicate
@@ -46,8 +49,10 @@ from storage.learning import learned_for
 from storage.masterdata import get_client
 from storage.objects import ObjectStoreUnavailable
 from storage.suppliers import SqlClientDirectory, SqlSupplierDirectory, propose_supplier
-from storage.tables import BookingRow, DocumentRow, TaskRow
+from storage.tables import BookingRow, DocumentRow, TaskRow, utcnow
 from storage.tasks import create_task
+
+log = logging.getLogger("fiduflow.steps")
 
 # Bump when reading changes in a way that should not reuse cached readings.
 READER_VERSION = "1"
@@ -325,6 +330,7 @@ def persist_outcome(
                 posted_by="fiduflow" if decision.post else None,
             )
             booking_id = booking.id
+            _await_payment(session, job, matched, row, extraction, decision, booking_id)
         for draft in decision.tasks:
             create_task(
                 session,
@@ -334,6 +340,9 @@ def persist_outcome(
                 document_id=row.id,
                 booking_id=booking_id if draft.holds_booking else draft.booking_id,
             )
+        invoice = decision.links.get("invoice_document")
+        if invoice is not None:  # a reminder: paid already, it closes itself
+            bank_statements.close_if_paid(session, row.client_id, row.id, int(invoice))
         record_facts(
             session,
             row.client_id,
@@ -344,6 +353,109 @@ def persist_outcome(
         documents_repo.mark_final(session, row, DocumentState.ROUTED)
         session.flush()
         return outcome_of(session, row)
+
+
+def _await_payment(
+    session: Any,
+    job: DocumentJob,
+    matched: MatchResult,
+    row: DocumentRow,
+    extraction: Extraction,
+    decision: Decision,
+    booking_id: int,
+) -> None:
+    """A booked invoice or card receipt waits for its payment; a bank entry taken in
+    before it arrived is matched to it now (its missing-document task closes)."""
+    assert decision.booking is not None
+    item = bank_statements.register_open_item(
+        session,
+        matched.client,
+        row.id,
+        DocType(row.doc_type),
+        row.payment_method,
+        extraction,
+        row.supplier_id,
+        matched.supplier.name if matched.supplier and row.supplier_id else None,
+        decision.booking,
+        booking_id,
+    )
+    if item is not None:
+        bank_statements.match_waiting(session, matched.client, item, utcnow().date())
+
+
+@task(name="reconcile-statement", **RETRYING)
+def reconcile_statement(job: DocumentJob, data: bytes, extraction: Extraction) -> Outcome:
+    """A camt.053 / camt.054 file: its entries stored once, reconciled with the client's
+    open documents, booked by match or rule, or asked for (flows.bank_statements)."""
+    statements = camt.parse_camt(data)  # the reading kept a summary; parsing is cheap
+    with get_runtime().db.session() as session:
+        lock_client(session, job.client_id)
+        row = documents_repo.lock_document(session, job.document_id)
+        assert row is not None
+        if DocumentState(row.state).is_final:
+            return outcome_of(session, row, skipped=True)
+        client = get_client(session, job.client_id)
+        if client is None:
+            raise LookupError(f"client {job.client_id} of document {job.document_id} is gone")
+        documents_repo.save_extraction(
+            session, row.id, row.client_id, extraction.public_json(), extraction.text
+        )
+        report = bank_statements.take_in_statements(
+            session, client, row.id, statements, row.received_at.date()
+        )
+        responsible = client.policy.responsible(Activity.BANK_STATEMENT, client.phase)
+        if report.problems:
+            create_task(
+                session,
+                row.client_id,
+                TaskDraft(
+                    kind=TaskKind.REVIEW_DOCUMENT,
+                    assignee=Party.FIDUCIARY,
+                    reason="Check the bank statement: " + "; ".join(report.problems),
+                ),
+                dedupe_key=f"doc:{row.id}:{TaskKind.REVIEW_DOCUMENT.value}",
+                document_id=row.id,
+            )
+        row.doc_type = DocType.BANK_STATEMENT.value
+        row.routing = {
+            "rule": "statement_checked" if report.problems else "statement_reconciled",
+            "reasons": report.reasons(),
+            "responsible": responsible.value,
+            "post": responsible is Party.FIDUCIARY,
+            "doc_type": row.doc_type,
+            "issues": [],
+            "links": {},
+        }
+        documents_repo.mark_final(session, row, DocumentState.ROUTED)
+        session.flush()
+        outcome = outcome_of(session, row)
+    publish_statement_artifact(job, report)
+    return outcome
+
+
+def publish_statement_artifact(job: DocumentJob, report: bank_statements.StatementReport) -> None:
+    """matched / by rule / missing, with amounts, on the run that took the statement in.
+    Best effort: outside a Prefect run (or if the API is away) nothing is published."""
+    from prefect.artifacts import create_table_artifact
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    if FlowRunContext.get() is None and TaskRunContext.get() is None:
+        return
+    rows = [
+        {"status": status, "transactions": str(count), "amount": f"{report.amounts[status]:.2f}"}
+        for status, count in sorted(report.by_status.items())
+    ]
+    rows.append({"status": "taken in before", "transactions": str(report.known), "amount": ""})
+    for problem in report.problems:
+        rows.append({"status": "problem", "transactions": "", "amount": problem})
+    try:
+        create_table_artifact(
+            key=artifact_key("statement", job.client_id, str(job.document_id)),
+            table=rows,
+            description=f"Bank statement {job.document_id} of client {job.client_id}",
+        )
+    except Exception as exc:  # an artifact is never worth failing a statement for
+        log.warning("could not publish the statement artifact (%s)", exc)
 
 
 @task(name="split-document", **RETRYING)

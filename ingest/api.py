@@ -1,4 +1,5 @@
-"""The HTTP intake and API (FastAPI): app upload, documents, tasks, booked output, health.
+"""The HTTP intake and API (FastAPI): app upload, documents, tasks, booked output, a
+client's posting rules, bank transactions, health.
 
 Contract (DESIGN.md, "HTTP"): `Authorization: Bearer TOKEN`; a client user's token sees
 only its own client — another client's ids answer 404, exactly like missing ones; a
@@ -62,6 +63,8 @@ from domain.enums import (
     TaskStatus,
 )
 from domain.learned import LearnedValueBody, SupplierView
+from domain.masterdata import InvalidPostingRules, posting_rules_from
+from domain.reconciliation import MatchStatus, PostingRule
 from domain.records import BookingView, DocumentView, TaskView, User
 from domain.settings import Settings
 from ingest.auth import SessionCodec, client_address, session_key, token_hint, user_from_token
@@ -81,10 +84,13 @@ from ingest.uploads import (
     upload_client,
 )
 from routing.rebook import is_credit, rebuild_booking
+from routing.statement import payment_booking
 from storage import bookings as bookings_repo
 from storage import documents as documents_repo
 from storage import learning as learning_repo
+from storage import posting_rules as posting_rules_repo
 from storage import tasks as tasks_repo
+from storage import transactions as transactions_repo
 from storage.db import Database, DatabaseUnavailable
 from storage.objects import (
     ChecksumMismatch,
@@ -658,6 +664,202 @@ def delete_learned(
         row, client_id = _editable(session, user, supplier_id, client_id)
         learning_repo.forget_learned(session, client_id, row.id, field, user.username)
         return learning_repo.supplier_view(session, row, client_id)
+
+
+# --- a client's posting rules ----------------------------------------------------------
+
+ClientId = Annotated[str, Path(min_length=1, max_length=32, description="The client's id")]
+RULES_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorBody, "description": "Not for this access (employees; changes: staff)"},
+}
+
+
+def _rules_client(session: Any, user: User, client_id: str) -> None:
+    """Employees are refused the same way for every id (they see no bookkeeping, like
+    the bookings); another client's id answers like a missing one."""
+    require_bookkeeping(user)
+    if not Scope.of(user).allows(client_id) or session.get(ClientRow, client_id) is None:
+        not_found("client", client_id)
+
+
+@router.get(
+    "/clients/{client_id}/posting-rules", response_model=list[PostingRule], responses=RULES_ERRORS
+)
+def get_posting_rules(client_id: ClientId, user: CurrentUser, svc: Svc) -> list[PostingRule]:
+    """The client's posting rules (recurring bank entries booked without a document), in
+    the order they were given: staff, and the client's company users."""
+    with svc.db.session() as session:
+        _rules_client(session, user, client_id)
+        return posting_rules_repo.posting_rules(session, client_id)
+
+
+@router.put(
+    "/clients/{client_id}/posting-rules",
+    response_model=list[PostingRule],
+    responses={
+        **RULES_ERRORS,
+        422: {"model": ErrorBody, "description": "Invalid rules; the message names rule and field"},
+    },
+    # The body is read after the client was checked (`raw`), yet /docs shows its shape.
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/PostingRule"},
+                    }
+                }
+            }
+        }
+    },
+)
+def put_posting_rules(
+    client_id: ClientId,
+    user: CurrentUser,
+    svc: Svc,
+    raw: Annotated[
+        Any,
+        Body(
+            description="The client's complete list of posting rules (domain.reconciliation."
+            'PostingRule), e.g. `[{"name": "Rent", "counterparty_iban": "CH56 0483 5012 3456 '
+            '7800 9", "account": "6000"}]`; `[]` removes them all'
+        ),
+    ] = None,
+) -> list[PostingRule]:
+    """Staff: replace the client's posting rules; answers the list as stored. Its
+    reconciliation settings and bank accounts stay as they are."""
+    with svc.db.session() as session:
+        _rules_client(session, user, client_id)  # before the body: nothing told by it
+        if not user.is_staff:
+            raise HTTPException(403, "only the fiduciary's staff change a client's posting rules")
+        if raw is None:
+            raise HTTPException(422, "body: the complete list of posting rules ([] for none)")
+        try:
+            rules = posting_rules_from(raw)
+        except InvalidPostingRules as exc:
+            raise HTTPException(422, str(exc)) from exc
+        posting_rules_repo.set_posting_rules(session, client_id, rules)
+        return posting_rules_repo.posting_rules(session, client_id)
+
+
+# --- bank transactions -----------------------------------------------------------------
+
+BANK_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorBody, "description": "Not for this access (employees see no bank data)"},
+}
+
+
+@router.get(
+    "/transactions",
+    response_model=list[transactions_repo.TransactionView],
+    responses={**BANK_ERRORS, 422: {"model": ErrorBody, "description": "Invalid filter"}},
+)
+def list_transactions(
+    user: CurrentUser,
+    svc: Svc,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Only ids above this (paging)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=transactions_repo.MAX_PAGE)] = 100,
+    client: Annotated[
+        str | None, Query(description="Staff only: one client's transactions")
+    ] = None,
+    status: Annotated[
+        MatchStatus | None,
+        Query(description="matched | rule | missing_document | unmatched | ambiguous"),
+    ] = None,
+    document: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="One statement's transactions")
+    ] = None,
+) -> list[transactions_repo.TransactionView]:
+    """Bank transactions (from camt.053 / camt.054 statements) in id order; read on with
+    `?after=<largest id you have>`. Staff, and the client's company users."""
+    require_bookkeeping(user)
+    scope = Scope.of(user).narrowed(client)
+    with svc.db.session() as session:
+        rows = transactions_repo.list_transactions(
+            session, scope, after=after, limit=limit, status=status, document_id=document
+        )
+        return [transactions_repo.transaction_view(row) for row in rows]
+
+
+@router.get(
+    "/transactions/{transaction_id}",
+    response_model=transactions_repo.TransactionView,
+    responses=BANK_ERRORS,
+)
+def get_transaction(
+    transaction_id: ObjectId, user: CurrentUser, svc: Svc
+) -> transactions_repo.TransactionView:
+    require_bookkeeping(user)
+    with svc.db.session() as session:
+        row = transactions_repo.get_transaction(session, Scope.of(user), transaction_id)
+        if row is None:
+            not_found("transaction", transaction_id)
+        return transactions_repo.transaction_view(row)
+
+
+class MatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
+        Field(
+            min_length=1,
+            max_length=100,
+            description="The open documents the entry pays (the last one takes what is left "
+            "of the entry; a difference is booked as a discount or fee)",
+        ),
+    ]
+
+
+@router.post(
+    "/transactions/{transaction_id}/match",
+    response_model=transactions_repo.TransactionView,
+    responses={
+        **BANK_ERRORS,
+        403: {"model": ErrorBody, "description": "Employees, and users of offline clients"},
+        409: {"model": ErrorBody, "description": "The entry is matched or ruled already"},
+        422: {"model": ErrorBody, "description": "Invalid body; the message names the document"},
+    },
+)
+def match_transaction(
+    transaction_id: ObjectId,
+    user: CurrentUser,
+    svc: Svc,
+    raw: Annotated[
+        Any, Body(description='`{"document_ids": [ID, …]}`: the open documents it pays')
+    ] = None,
+) -> transactions_repo.TransactionView:
+    """Tie an entry reconciliation left without a match (`missing_document`, `unmatched`,
+    `ambiguous`) to the client's open invoices, receipts (a debit) or customer invoices
+    (a credit): they become paid, the payment booking is posted, the entry's task closes.
+    Staff, and company users of an online client."""
+    require_bookkeeping(user)
+    scope = Scope.of(user)
+    with svc.db.session() as session:
+        if transactions_repo.get_transaction(session, scope, transaction_id) is None:
+            not_found("transaction", transaction_id)  # before the body: nothing told by it
+        body = _parsed(MatchBody, raw)
+        try:
+            row = transactions_repo.match_by_hand(
+                session,
+                scope,
+                transaction_id,
+                body.document_ids,
+                user,
+                payment_booking=payment_booking,
+            )
+        except transactions_repo.MatchNotAllowed as exc:
+            raise HTTPException(403, str(exc)) from exc
+        except transactions_repo.NotWaiting as exc:
+            raise HTTPException(409, str(exc)) from exc
+        except transactions_repo.MatchRefused as exc:
+            raise HTTPException(422, str(exc)) from exc
+        if row is None:
+            not_found("transaction", transaction_id)
+        return transactions_repo.transaction_view(row)
 
 
 class Reversal(BaseModel):

@@ -44,6 +44,7 @@ def create_booking(
     origin_key: str,
     post: bool,
     posted_by: str | None = None,
+    kind: BookingKind = BookingKind.DOCUMENT,
 ) -> tuple[BookingRow, bool]:
     """Create the booking for `origin_key` at most once; returns (row, created)."""
     existing = session.scalar(select(BookingRow).where(BookingRow.origin_key == origin_key))
@@ -53,6 +54,7 @@ def create_booking(
         client_id=client_id,
         document_id=document_id,
         origin_key=origin_key,
+        kind=kind.value,
         status=BookingStatus.DRAFT.value,
         date=draft.date,
         currency=draft.currency,

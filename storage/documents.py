@@ -14,8 +14,9 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.enums import Channel, DocumentState, TaskStatus
+from domain.enums import Channel, DocType, DocumentState, TaskStatus
 from domain.field_boxes import corrected_fields, with_fields
+from domain.reconciliation import PaymentState
 from domain.records import DocumentView, HistoryEntry, SupplierMatch
 from storage.audit import document_history, histories_of
 from storage.scope import Scope
@@ -24,11 +25,13 @@ from storage.tables import (
     DocumentFacts,
     DocumentRow,
     ExtractionRow,
+    OpenItemRow,
     ReadingCache,
     TaskRow,
     utcnow,
 )
 from storage.tasks import mark_done
+from storage.transactions import statement_reconciliations
 
 
 @dataclass
@@ -394,9 +397,41 @@ def get_document_row(session: Session, scope: Scope, document_id: int) -> Docume
 
 
 def document_views(session: Session, rows: list[DocumentRow], scope: Scope) -> list[DocumentView]:
-    """A page of document resources, their histories read in one query."""
+    """A page of document resources, their histories and payments read in one query each."""
     histories = histories_of(session, [row.id for row in rows])
-    return [document_view(session, row, scope, history=histories.get(row.id, [])) for row in rows]
+    payments = payments_of(session, rows, scope)
+    return [
+        document_view(session, row, scope, history=histories.get(row.id, []), payments=payments)
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Payments:
+    """What the bank said about documents: invoices' payment states, statements'
+    reconciliations (by document id; absent: none)."""
+
+    states: dict[int, PaymentState] = field(default_factory=dict)
+    reconciliations: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+def payments_of(session: Session, rows: list[DocumentRow], scope: Scope) -> Payments:
+    """The payments of a page of documents, in two queries whatever the page's size. Bank
+    data is bookkeeping: a scope that does not see the bookkeeping (an employee) gets none."""
+    if not scope.sees_bookkeeping or not rows:
+        return Payments()
+    ids = [row.id for row in rows]
+    states = {
+        document_id: PaymentState(status)
+        for document_id, status in session.execute(
+            select(OpenItemRow.document_id, OpenItemRow.status).where(
+                OpenItemRow.document_id.in_(ids)
+            )
+        )
+    }
+    statements = [row.id for row in rows if row.doc_type == DocType.BANK_STATEMENT.value]
+    reconciliations = statement_reconciliations(session, statements) if statements else {}
+    return Payments(states, reconciliations)
 
 
 def document_view(
@@ -405,11 +440,14 @@ def document_view(
     scope: Scope | None = None,
     *,
     history: list[HistoryEntry] | None = None,
+    payments: Payments | None = None,
 ) -> DocumentView:
     """The document resource; with a scope, its booking and task ids are only those the
     scope may open (an employee's own upload does not lead to the company's bookings).
-    `history`: already read (`document_views`), else read here."""
+    `history` and `payments`: already read for a page (`document_views`), else read here."""
     scope = scope or Scope.staff()
+    if payments is None:
+        payments = payments_of(session, [row], scope)
     extraction = session.get(ExtractionRow, row.id)
     data = extraction.data if extraction else None
     if history is None:
@@ -453,6 +491,8 @@ def document_view(
         error=row.error,
         routing=_routing_for(row.routing, scope),
         history=history,
+        payment_state=payments.states.get(row.id),
+        reconciliation=payments.reconciliations.get(row.id),
     )
 
 

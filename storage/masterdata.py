@@ -5,7 +5,8 @@ loading a changed file updates what changed. Secrets are stored hashed only. A r
 keeps what people did: users no longer listed are disabled (not deleted; listed again,
 they come back unless a person disabled them), a changed password or token ends the
 user's web sessions, IBANs a person confirmed stay (storage/accounts.py,
-storage/bank_details.py).
+storage/bank_details.py), and so do a client's reconciliation settings, bank accounts
+and posting rules when the file leaves that section out (storage/posting_rules.py).
 """
 
 from collections.abc import Iterable
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session
 from domain.enums import Access, ClientMode, Phase, SupplierStatus, VatMethod
 from domain.extraction import Address
 from domain.identifiers import name_tokens, normalize_company_name
-from domain.masterdata import AddressSpec, MasterData, SupplierSpec
+from domain.masterdata import AddressSpec, ClientSpec, MasterData, SupplierSpec
 from domain.policy import DivisionOfLabour
+from domain.reconciliation import Banking
 from domain.records import Client, Supplier, User
 from storage.accounts import LOADER
 from storage.secrets import password_hash, password_matches, token_hash
@@ -78,6 +80,7 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
         client.payroll_visible = spec.payroll_visible
         client.contact_email = spec.contact.email.lower() if spec.contact else None
         client.language = spec.language
+        client.banking = _banking(spec, client.banking).model_dump(mode="json")
         client.policy = DivisionOfLabour.from_overrides(
             spec.mode, {a.value: _policy_value(v) for a, v in spec.policy.items()}
         ).to_json()
@@ -109,6 +112,21 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
         summary["clients"] += 1
     summary["disabled"] = _disable_unlisted(session, data)
     return summary
+
+
+def _banking(spec: ClientSpec, stored: dict[str, object] | None) -> Banking:
+    """The file's `reconciliation`, `bank_accounts` and `posting_rules` overwrite what is
+    stored; a section the file leaves out keeps it (posting rules set by staff with
+    `fiduflow rules set` or over the API survive a reload of a file that has none)."""
+    current = Banking.model_validate(stored or {})
+    listed = spec.model_fields_set
+    return Banking(
+        reconciliation=spec.reconciliation
+        if "reconciliation" in listed
+        else current.reconciliation,
+        bank_accounts=spec.bank_accounts if "bank_accounts" in listed else current.bank_accounts,
+        posting_rules=spec.posting_rules if "posting_rules" in listed else current.posting_rules,
+    )
 
 
 def _policy_value(value: object) -> str | dict[str, str]:
@@ -240,6 +258,7 @@ def client_from_row(row: ClientRow) -> Client:
         phase=Phase(row.phase or Phase.REGULAR),
         contact_email=row.contact_email,
         language=row.language,
+        banking=Banking.model_validate(row.banking or {}),
     )
 
 

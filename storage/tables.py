@@ -111,6 +111,9 @@ class ClientRow(Base):
     language: Mapped[str | None] = mapped_column(String(2))  # de | fr | it | en
     # Company users see payslips (documents and their tasks) only when this is true.
     payroll_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Master data `reconciliation`, `bank_accounts` and `posting_rules` (domain.records
+    # Banking): how the client's bank statements are reconciled.
+    banking: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -337,6 +340,8 @@ class TaskRow(Base):
     completed_by: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(String(16))  # TaskOutcome, once done
     reminded_at: Mapped[datetime | None] = mapped_column()
+    # A bank entry's task (missing document, a match to confirm or choose).
+    transaction_id: Mapped[int | None] = mapped_column(Integer, index=True)
     __table_args__ = (Index("ix_tasks_open", "status", "assignee", "due_date"),)
 
 
@@ -482,3 +487,77 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_outbox_state", "state", "id"),)
+
+
+class BankTransactionRow(Base):
+    """One transaction of a bank entry (a batch entry has several), stored once per
+    account: `entry_key` is the bank's reference or a digest of the entry (DESIGN.md,
+    "Life of a bank statement", 3), `part` its transaction's place in the entry."""
+
+    __tablename__ = "bank_transactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    account_iban: Mapped[str] = mapped_column(String(34))
+    entry_key: Mapped[str] = mapped_column(String(120))
+    part: Mapped[int] = mapped_column(Integer, default=0)
+    bank_reference: Mapped[str | None] = mapped_column(String(100))
+    booking_date: Mapped[date] = mapped_column(Date)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)  # signed: negative = debit
+    currency: Mapped[str] = mapped_column(String(3))
+    counterparty_name: Mapped[str | None] = mapped_column(String(200))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    reference: Mapped[str | None] = mapped_column(String(40))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(40))
+    remittance: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))  # MatchStatus
+    reason: Mapped[str] = mapped_column(Text, default="")
+    matches: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    posting_rule: Mapped[str | None] = mapped_column(String(100))
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    booking_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    __table_args__ = (
+        UniqueConstraint("client_id", "account_iban", "entry_key", "part"),
+        Index("ix_bank_transactions_waiting", "client_id", "status", "amount"),
+        Index("ix_bank_transactions_client_id", "client_id", "id"),
+    )
+
+
+class OpenItemRow(Base):
+    """A document waiting for its payment (supplier invoice, card receipt, the client's
+    own customer invoice): what reconciliation looks up, indexed so that one bank entry
+    costs its candidates, not the client's open items. `status` is the document's
+    `payment_state`."""
+
+    __tablename__ = "open_items"
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # OpenItemKind
+    amount: Mapped[Decimal] = mapped_column(MONEY)  # gross, positive
+    currency: Mapped[str] = mapped_column(String(3))
+    issue_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(40))
+    invoice_number: Mapped[str | None] = mapped_column(String(100))
+    supplier_id: Mapped[str | None] = mapped_column(ForeignKey("suppliers.id"))
+    name: Mapped[str | None] = mapped_column(String(200))  # the other party, as known
+    name_key: Mapped[str | None] = mapped_column(String(200))
+    iban: Mapped[str | None] = mapped_column(String(34))  # the account printed on it
+    # The account the document's booking left open (2000, 1100, 2100 …): what its payment
+    # books against the bank.
+    counter_account: Mapped[str] = mapped_column(String(10))
+    booking_id: Mapped[int | None] = mapped_column(Integer)  # the document's booking
+    status: Mapped[str] = mapped_column(String(8), default="open")  # PaymentState
+    paid_by: Mapped[int | None] = mapped_column(Integer)  # bank_transactions.id
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (
+        Index("ix_open_items_amount", "client_id", "status", "amount"),
+        Index("ix_open_items_reference", "client_id", "reference"),
+        Index("ix_open_items_name", "client_id", "name_key"),
+        Index("ix_open_items_supplier", "client_id", "supplier_id"),
+        Index("ix_open_items_iban", "client_id", "iban"),
+    )

@@ -62,11 +62,13 @@ from domain.records import (
 from storage.audit import as_json, record_event
 from storage.scope import Scope
 from storage.tables import (
+    BankTransactionRow,
     BookingLineRow,
     BookingRow,
     ClientRow,
     DocumentRow,
     ExtractionRow,
+    OpenItemRow,
     TaskRow,
     utcnow,
 )
@@ -80,6 +82,7 @@ HOLDING_KINDS = frozenset(
         TaskKind.CONFIRM_SUPPLIER.value,
         TaskKind.ASK_CLIENT.value,
         TaskKind.BANK_DETAILS.value,
+        TaskKind.RECONCILE_ENTRY.value,  # a payment the client confirms (online)
     }
 )
 # Kinds by which a client lets its invoice or expense be posted.
@@ -200,6 +203,7 @@ def task_view(row: TaskRow, scope: Scope | None = None) -> TaskView:
         outcome=TaskOutcome(row.outcome) if row.outcome else None,
         completed_by=row.completed_by,
         completed_at=row.completed_at,
+        transaction_id=row.transaction_id,
     )
 
 
@@ -614,6 +618,12 @@ def reject_task(
             booking.status = BookingStatus.DISCARDED.value
         for other in session.scalars(_open_holders(row)):
             mark_done(session, other, user.username, TaskOutcome.REJECTED)
+    if row.transaction_id is not None:
+        # A bank entry's task: the match (or the entry's reading) is what was rejected,
+        # not the statement it came on.
+        _undo_match(session, row, user, reason)
+        session.flush()
+        return row
     if row.document_id is not None:
         document = session.get(DocumentRow, row.document_id)
         if document is not None:
@@ -637,6 +647,33 @@ def reject_task(
                 )
     session.flush()
     return row
+
+
+def _undo_match(session: Session, row: TaskRow, user: User, reason: str) -> None:
+    """A person said the entry does not pay these documents: they are open again, the
+    entry is unexplained, and the fiduciary gets it to book by hand."""
+    entry = session.get(BankTransactionRow, row.transaction_id)
+    if entry is None or entry.status != "matched":
+        return
+    for item in session.scalars(select(OpenItemRow).where(OpenItemRow.paid_by == entry.id)):
+        item.status = "open"
+        item.paid_by = None
+    entry.status = "unmatched"
+    entry.reason = f"{user.username} rejected the match ({reason})"
+    entry.matches = []
+    task, _ = create_task(
+        session,
+        row.client_id,
+        TaskDraft(
+            kind=TaskKind.RECONCILE_ENTRY,
+            assignee=Party.FIDUCIARY,
+            reason=f"Book bank transaction {entry.id} by hand: {entry.reason}",
+        ),
+        dedupe_key=f"tx:{entry.id}:rejected:{TaskKind.RECONCILE_ENTRY.value}",
+        document_id=entry.document_id,
+    )
+    task.transaction_id = entry.id
+    entry.task_id = task.id
 
 
 # --- asking the client ----------------------------------------------------------------

@@ -1,8 +1,9 @@
 """A camt.053 bank statement taken in by upload and by mail is recognised by its content,
-read as a `bank_statement` (not an unreadable "XML that is not an e-invoice") and routed
-to whoever reconciles — on SQLite and PostgreSQL. Its entries are not reconciled yet
-(issue 16); today's outcome is the reconcile task."""
+read as a `bank_statement` (not an unreadable "XML that is not an e-invoice"), and its
+entries are stored and reconciled — on SQLite and PostgreSQL (the reconciliation itself:
+tests/test_bank_statements.py)."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,21 @@ from ingest.api import create_app
 from ingest.intake import Submission, intake
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
-from storage.tables import TaskRow
+from storage.tables import BankTransactionRow, TaskRow
 from tests.intake_helpers import firm_with_passwords, load
 
 pytestmark = [pytest.mark.http]
 
 SAMPLE = Path(__file__).parent / "data" / "camt" / "postfinance_camt053_v04.xml"
 STAFF = {"Authorization": "Bearer staff-token-anna"}
+SAMPLE_ACCOUNT = "CH0309000000250090342"  # the PostFinance sample's account
+
+
+def firm_owning_the_sample_account() -> dict:
+    data = firm_with_passwords()
+    for client in data["clients"]:
+        client["iban"] = SAMPLE_ACCOUNT
+    return data
 
 
 def _process(db: Database, store: FilesystemObjectStore, settings: Settings, doc: int) -> None:
@@ -35,10 +44,10 @@ def _process(db: Database, store: FilesystemObjectStore, settings: Settings, doc
     assert outcome.state.value == "routed", outcome.error
 
 
-def test_an_uploaded_statement_becomes_a_bank_statement_with_a_reconcile_task(
+def test_an_uploaded_statement_becomes_a_bank_statement_and_its_entries_are_taken_in(
     db: Database, fs_store: FilesystemObjectStore, settings: Settings
 ):
-    load(db, firm_with_passwords())
+    load(db, firm_owning_the_sample_account())
     with TestClient(create_app(db, fs_store, settings, None)) as http:
         answer = http.post(
             "/api/v1/documents",
@@ -53,16 +62,23 @@ def test_an_uploaded_statement_becomes_a_bank_statement_with_a_reconcile_task(
     assert view["doc_type"] == "bank_statement"
     assert view["extraction"]["text_source"] == "xml"
     assert view["extraction"]["error"] is None
-    assert view["routing"]["rule"] == "statement_reconcile"
+    assert view["routing"]["rule"] == "statement_reconciled"
     with db.session() as session:
-        kinds = session.scalars(select(TaskRow.kind).where(TaskRow.document_id == doc)).all()
-    assert kinds == ["review_document"]
+        amounts = session.scalars(
+            select(BankTransactionRow.amount).where(BankTransactionRow.document_id == doc)
+        ).all()
+        kinds = set(session.scalars(select(TaskRow.kind).where(TaskRow.document_id == doc)))
+    # 13 entries, one of them a batch; the sample's entries net to 537.61 (test_camt).
+    assert len(amounts) >= 13
+    assert sum(amounts) == Decimal("537.61")
+    # Offline C02, no open documents: debits are asked for, credits go to a person.
+    assert kinds == {"missing_document", "reconcile_entry"}
 
 
 def test_a_statement_as_a_mail_attachment_is_read_too(
     db: Database, fs_store: FilesystemObjectStore, settings: Settings
 ):
-    load(db, firm_with_passwords())
+    load(db, firm_owning_the_sample_account())
     recorded = intake(
         db,
         fs_store,
@@ -80,6 +96,6 @@ def test_a_statement_as_a_mail_attachment_is_read_too(
         tasks = session.scalars(
             select(TaskRow).where(TaskRow.document_id == recorded.document_id)
         ).all()
-    assert [t.kind for t in tasks] == ["review_document"]
-    assert tasks[0].assignee == "client"  # C01 is online: it reconciles itself
-    assert "Reconcile the transactions of camt053.xml" in tasks[0].reason
+    assert tasks and {t.kind for t in tasks} <= {"missing_document", "reconcile_entry"}
+    # C01 is online: it reconciles itself, so the requests for documents are its own.
+    assert {t.assignee for t in tasks if t.kind == "missing_document"} == {"client"}

@@ -5,7 +5,10 @@ the booking as a draft. Processing again creates nothing new.
 """
 
 import asyncio
+import json
 import random
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +16,10 @@ from sqlalchemy import func, select
 from domain.enums import BookingStatus, Channel, DocumentState
 from flows.process_document import process_document
 from ingest.intake import Submission, intake
-from storage.tables import BookingLineRow, BookingRow, DocumentRow, TaskRow
+from storage.tables import BookingLineRow, BookingRow, ClientRow, DocumentRow, TaskRow
+from tests.camt_builder import Camt, Entry, Tx
 from tests.docgen import Company, supplier_invoice
+from tests.test_ops_support import flow_run_artifacts, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -131,3 +136,28 @@ def test_online_client_invoice_becomes_one_task_with_a_draft(prefect_harness, ru
         s.get(DocumentRow, document_id).state = DocumentState.RECEIVED.value
     asyncio.run(process_document(document_id))
     assert counts(runtime, document_id) == before
+
+
+def test_a_bank_statement_run_publishes_its_reconciliation(prefect_harness, runtime, load_firm):
+    """Operators see in the UI what became of a statement: a table artifact on its run."""
+    load_firm()
+    with runtime.db.session() as s:
+        s.get(ClientRow, "C02").ibans = ["CH5800791123000889012"]
+    statement = Camt(
+        "CH5800791123000889012",
+        [
+            Entry(date(2026, 3, 7), [Tx(Decimal("-57.30"), "Papeterie Zaugg")], "A1"),
+            Entry(date(2026, 3, 8), [Tx(Decimal("-42.10"), "Kiosk")], "A2"),
+        ],
+    )
+    document_id = take_in(runtime, "C02", statement.xml())
+
+    state = asyncio.run(process_document(document_id, return_state=True))
+
+    assert state.is_completed()
+    run_id = state.state_details.flow_run_id
+    [artifact] = wait_for(lambda: flow_run_artifacts(run_id))
+    assert artifact.key == f"statement-c02-{document_id}"
+    assert artifact.type == "table"
+    rows = artifact.data if isinstance(artifact.data, list) else json.loads(artifact.data)
+    assert {"status": "missing_document", "transactions": "2", "amount": "-99.40"} in rows

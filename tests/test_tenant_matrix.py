@@ -34,7 +34,7 @@ from ingest.intake import Submission, intake
 from storage.bookings import create_booking
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
-from storage.tables import BookingRow, DocumentRow, SupplierRow, TaskRow
+from storage.tables import BankTransactionRow, BookingRow, DocumentRow, SupplierRow, TaskRow
 from storage.tasks import create_task
 from tests.intake_helpers import firm_with_passwords, invoice_pdf, load, pdf_bytes
 from web.app import create_app  # intake and the workspace: every route of the product
@@ -57,6 +57,8 @@ PARAMETER_KINDS = {
     "task_id": "task",
     "booking_id": "booking",
     "supplier_id": "supplier",
+    "client_id": "client",  # the client itself (its posting rules)
+    "transaction_id": "transaction",  # a bank transaction of one of its statements
 }
 # Path parameters that pick a part of the object, not an object of a client: the same
 # value on every client's object (and on a missing one).
@@ -90,14 +92,16 @@ def _headers(who: str) -> dict[str, str]:
 class Rig:
     http: TestClient
     db: Database
-    objects: dict[str, dict[str, int]]  # client → kind → id
+    objects: dict[str, dict[str, int | str]]  # client → kind → id
 
 
 def _objects_of(
     db: Database, store: FilesystemObjectStore, client_id: str, user: str
-) -> dict[str, int]:
+) -> dict[str, int | str]:
     """One of each kind for the client: a document `user` submitted, a task for the
-    client addressed to `user`, a posted booking (what every id route addresses)."""
+    client addressed to `user`, a posted booking, a supplier of its own, the client
+    itself, and a bank transaction still waiting for its document (what every id route
+    addresses)."""
     recorded = intake(
         db,
         store,
@@ -152,11 +156,32 @@ def _objects_of(
                 proposed_from_document_id=recorded.document_id,
             )
         )
+        # Waiting for its document, so that matching it is a real option for its client.
+        transaction = BankTransactionRow(
+            client_id=client_id,
+            document_id=recorded.document_id,
+            account_iban="CH4431999123000889012",
+            entry_key=f"matrix-{recorded.document_id}",
+            part=0,
+            booking_date=date(2026, 3, 2),
+            amount=Decimal("-100.00"),
+            currency="CHF",
+            counterparty_name="Gloor Elektro AG",
+            remittance="Rechnung",
+            status="missing_document",
+            reason="no document",
+            matches=[],
+            suggestions=[],
+        )
+        session.add(transaction)
+        session.flush()
         return {
             "document": recorded.document_id,
             "task": task.id,
             "booking": booking.id,
             "supplier": int(supplier_id),
+            "client": client_id,
+            "transaction": transaction.id,
         }
 
 
@@ -181,7 +206,7 @@ def _operations(app_schema: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     return operations
 
 
-def _fill(path: str, params: list[str], objects: dict[str, int]) -> str:
+def _fill(path: str, params: list[str], objects: dict[str, int | str]) -> str:
     for name in params:
         if name in SELECTORS:
             path = path.replace("{" + name + "}", SELECTORS[name])
@@ -195,7 +220,7 @@ def _fill(path: str, params: list[str], objects: dict[str, int]) -> str:
     return path
 
 
-def _masked(response: Any, *ids: int) -> tuple[int, str]:
+def _masked(response: Any, *ids: int | str) -> tuple[int, str]:
     detail = ""
     if response.headers.get("content-type", "").startswith("application/json"):
         body = response.json()
@@ -226,7 +251,9 @@ def test_every_id_route_hides_other_clients_objects(rig: Rig):
             absent = rig.http.request(
                 method, missing, headers=_headers(viewer), **_body_for(method)
             )
-            foreign_ids = [int(i) for i in re.findall(r"\d+", foreign)]
+            # The numbers in the path, and text ids (a client's) whole: "C02", not "02".
+            foreign_ids: list[int | str] = [int(i) for i in re.findall(r"\d+", foreign)]
+            foreign_ids += [i for i in rig.objects[owner].values() if isinstance(i, str)]
             assert seen.status_code in (403, 404), (method, foreign, viewer, seen.status_code)
             # No oracle: another client's object looks exactly like one that does not exist.
             assert _masked(seen, *foreign_ids) == _masked(absent, MISSING_ID), (
@@ -242,10 +269,13 @@ def test_every_id_route_hides_other_clients_objects(rig: Rig):
             assert response.status_code != 404, (method, path, response.text)
             if method == "GET":
                 assert response.status_code == 200, (method, path, response.text)
-    # Nothing a foreign request did changed anything: the tasks are still open.
+    # Nothing a foreign request did changed anything: the tasks are still open, the
+    # transactions still wait for their documents.
     with rig.db.session() as session:
         statuses = session.scalars(select(TaskRow.status)).all()
+        waiting = session.scalars(select(BankTransactionRow.status)).all()
     assert set(statuses) <= {"open", "done"}
+    assert set(waiting) == {"missing_document"}
     assert len(checked) == len(PAIRS) * len(id_operations)
 
 

@@ -369,6 +369,27 @@ T: dict[str, tuple[str, str, str, str]] = {
         "I campi modificati sono salvati come correzione e appresi per questo fornitore.",
         "Changed fields are saved as a correction and learned for this supplier.",
     ),
+    # --- a task's bank entry ---
+    "entry.title": ("Bankbuchung", "Écriture bancaire", "Movimento bancario", "Bank entry"),
+    "entry.date": (
+        "Buchungsdatum",
+        "Date de comptabilisation",
+        "Data di registrazione",
+        "Booking date",
+    ),
+    "entry.amount": ("Betrag", "Montant", "Importo", "Amount"),
+    "entry.debit": ("Belastung", "Débit", "Addebito", "Debit"),
+    "entry.credit": ("Gutschrift", "Crédit", "Accredito", "Credit"),
+    "entry.counterparty": ("Gegenpartei", "Contrepartie", "Controparte", "Counterparty"),
+    "entry.remittance": ("Mitteilung", "Communication", "Comunicazione", "Remittance"),
+    "entry.reference": ("Referenz", "Référence", "Riferimento", "Reference"),
+    "entry.account": ("Eigenes Konto", "Compte propre", "Conto proprio", "Own account"),
+    "entry.upload_hint": (
+        "Laden Sie die Quittung oder Rechnung zu dieser Zahlung hoch.",
+        "Veuillez téléverser le justificatif ou la facture de ce paiement.",
+        "Caricate la ricevuta o la fattura di questo pagamento.",
+        "Upload the receipt or invoice for this payment.",
+    ),
     # --- actions ---
     "act.release": ("Freigeben", "Libérer", "Approvare", "Release"),
     "act.approve": ("Genehmigen", "Approuver", "Approvare", "Approve"),

@@ -34,8 +34,16 @@ from domain.enums import (
 from domain.records import BookingLine, User
 from storage import documents as documents_repo
 from storage import tasks as tasks_repo
+from storage import transactions as transactions_repo
 from storage.scope import Scope
-from storage.tables import BookingRow, ClientRow, DocumentRow, SupplierRow, TaskRow
+from storage.tables import (
+    BankTransactionRow,
+    BookingRow,
+    ClientRow,
+    DocumentRow,
+    SupplierRow,
+    TaskRow,
+)
 from web.deps import CurrentViewer, Viewer, Ws
 from web.documents import document_fields
 from web.fields import EDITABLE, DocumentFields
@@ -262,6 +270,9 @@ class TaskPage:
     previous_id: int | None
     next_id: int | None
     learned: list[str] = field(default_factory=list)
+    # The bank entry the task is about (a missing document, a match to make), for those
+    # who see bank data: what to look for is shown beside the upload.
+    transaction: BankTransactionRow | None = None
 
 
 def _load(ws: Any, viewer: Viewer, task_id: int, wanted: InboxFilter) -> TaskPage | None:
@@ -299,8 +310,13 @@ def _load(ws: Any, viewer: Viewer, task_id: int, wanted: InboxFilter) -> TaskPag
             supplier = session.get(SupplierRow, supplier_id) if supplier_id else None
             session.expunge(document)
         client = session.get(ClientRow, row.client_id)
+        transaction = (
+            transactions_repo.get_transaction(session, scope, row.transaction_id)
+            if row.transaction_id is not None
+            else None
+        )
         previous_id, next_id = neighbours(session, scope, wanted, row)
-        for obj in (row, booking, supplier, client):
+        for obj in (row, booking, supplier, client, transaction):
             if obj is not None:
                 session.expunge(obj)
     fields = document_fields(ws, document) if document is not None else None
@@ -319,6 +335,7 @@ def _load(ws: Any, viewer: Viewer, task_id: int, wanted: InboxFilter) -> TaskPag
         previous_id=previous_id,
         next_id=next_id,
         learned=list((row.details or {}).get("learned") or []),
+        transaction=transaction,
     )
 
 
