@@ -40,7 +40,7 @@ from extractors.fields.vat import (
 )
 from extractors.layout import Line, group_lines
 from extractors.qrbill import QrBill, QrBillError, parse_qr_payload
-from extractors.reading import Classification, PageText, Reading, Word
+from extractors.reading import Classification, EInvoice, PageText, Reading, Word
 
 ISSUE_RE = compile_labels(ISSUE_DATE_LABELS)
 NET_RE = compile_labels(NET_LABELS)
@@ -282,13 +282,14 @@ def extract_fields(reading: Reading, classification: Classification) -> Extracti
     xml = reading.xml_invoice
     if xml:
         _xml_fields(fs, xml)
-    _cross_checks(fs, classification, qr)
+    if xml and xml.total is not None:
+        _xml_checks(fs, xml, qr)
+    else:
+        _cross_checks(fs, classification, qr)
 
     # Credit notes carry a negative total and VAT (printed either way).
     total = fs.get("total")
-    is_credit = classification.doc_type is DocType.CREDIT_NOTE or bool(
-        xml and xml.get("is_credit_note")
-    )
+    is_credit = classification.doc_type is DocType.CREDIT_NOTE or bool(xml and xml.is_credit_note)
     if total is not None and is_credit and total > 0:
         fs.picks["total"].value = -total
     if fs.get("vat"):
@@ -918,77 +919,157 @@ def _qr_fields(fs: FieldSet, qr: QrBill, box: Box | None, reminder: bool = False
             fs.set("vat", lines, 0.75 if checked else 0.45, box, "qr")
 
 
-def _xml_fields(fs: FieldSet, xml: dict[str, Any]) -> None:
-    seller = xml.get("seller") or {}
-    fs.override("supplier_name", seller.get("name"), 0.99, None, "xml")
-    vat_id = seller.get("vat_id") or seller.get("legal_id") or ""
-    uids = find_uids(str(vat_id))
-    if uids:
-        fs.override("supplier_uid", uids[0][0], 0.99, None, "xml")
-    if xml.get("iban"):
-        fs.override("supplier_iban", xml["iban"], 0.99, None, "xml")
-    fs.override("invoice_number", xml.get("invoice_number"), 0.99, None, "xml")
-    fs.override("issue_date", xml.get("issue_date"), 0.99, None, "xml")
-    fs.override("due_date", xml.get("due_date"), 0.99, None, "xml")
-    fs.override("currency", xml.get("currency"), 0.99, None, "xml")
-    total = xml.get("total")
-    if total is not None:
-        fs.override("total", abs(total) if xml.get("is_credit_note") else total, 0.99, None, "xml")
-    if xml.get("vat"):
-        fs.set(
+EXACT = 1.0  # a value the e-invoice XML states
+_DERIVED = 0.85  # computed from the XML's own facts (issue date + its payment terms)
+
+
+def _exact(fs: FieldSet, name: str, value: Any, conf: float = EXACT) -> None:
+    """The XML's value wins over the page's; where the page shows the same value, the
+    box where it stands is kept so a reviewer is shown the spot."""
+    if value is None or value == "":
+        return
+    old = fs.picks.get(name)
+    same = old is not None and (
+        old.value == value
+        or (name == "total" and isinstance(old.value, Decimal) and abs(old.value) == value)
+    )
+    fs.set(name, value, conf, old.box if same and old else None, "xml")
+
+
+def _xml_fields(fs: FieldSet, xml: EInvoice) -> None:
+    seller = xml.seller
+    _exact(fs, "supplier_name", seller.name)
+    # Only a Swiss UID goes into `supplier_uid`: routing reads any nine digits there as
+    # one, and a German VAT number has nine.
+    for candidate in (seller.vat_id, *seller.tax_ids, seller.legal_id):
+        uids = find_uids(str(candidate or ""))
+        if uids:
+            _exact(fs, "supplier_uid", uids[0][0])
+            break
+    if xml.iban and xml.iban_valid:
+        _exact(fs, "supplier_iban", xml.iban)
+    elif xml.iban:
+        # Check digits that do not hold: the page may show the right one.
+        fs.offer("supplier_iban", xml.iban, 0.5, None, "xml")
+    _exact(fs, "invoice_number", xml.invoice_number)
+    _exact(fs, "issue_date", xml.issue_date)
+    _exact(fs, "due_date", xml.due_date)
+    if xml.due_date is None and xml.issue_date is not None:
+        _due_from_xml_terms(fs, xml)
+    _exact(fs, "currency", xml.currency)
+    if xml.total is not None:
+        # The sign follows the document type (credit notes negative), set by the caller.
+        _exact(fs, "total", to_money(abs(xml.total)))
+    if xml.vat:
+        _exact(
+            fs,
             "vat",
             [
                 VatLine(
-                    rate=v["rate"],
-                    base=to_money(v["base"]) if v["base"] is not None else None,
-                    amount=to_money(v["amount"]) if v["amount"] is not None else None,
+                    rate=v.rate,
+                    base=to_money(v.base) if v.base is not None else None,
+                    amount=to_money(v.amount) if v.amount is not None else None,
                 )
-                for v in xml["vat"]
+                for v in xml.vat
             ],
-            0.99,
-            None,
-            "xml",
         )
-    if xml.get("payment_terms"):
-        fs.override("payment_terms", xml["payment_terms"], 0.99, None, "xml")
-    if seller:
-        fs.set(
+    _exact(fs, "payment_terms", xml.payment_terms)
+    if seller.name or seller.city:
+        _exact(
+            fs,
             "supplier_address",
             Address(
-                name=seller.get("name"),
-                street=seller.get("street"),
-                postcode=seller.get("postcode"),
-                city=seller.get("city"),
-                country=seller.get("country"),
+                name=seller.name,
+                street=seller.street,
+                postcode=seller.postcode,
+                city=seller.city,
+                country=seller.country,
             ),
-            0.99,
-            None,
-            "xml",
         )
-    buyer = xml.get("buyer") or {}
-    if buyer.get("name"):
-        buids = find_uids(str(buyer.get("vat_id") or buyer.get("legal_id") or ""))
-        fs.set(
+    buyer = xml.buyer
+    if buyer.name:
+        buids = find_uids(" ".join(str(v or "") for v in (buyer.vat_id, *buyer.tax_ids)))
+        _exact(
+            fs,
             "recipient",
             Recipient(
-                name=buyer["name"],
+                name=buyer.name,
                 address=Address(
-                    name=buyer["name"],
-                    street=buyer.get("street"),
-                    postcode=buyer.get("postcode"),
-                    city=buyer.get("city"),
-                    country=buyer.get("country"),
+                    name=buyer.name,
+                    street=buyer.street,
+                    postcode=buyer.postcode,
+                    city=buyer.city,
+                    country=buyer.country,
                 ),
                 uid=buids[0][0] if buids else None,
             ),
-            0.99,
-            None,
-            "xml",
         )
-    if xml.get("remittance"):
-        refs = find_references(str(xml["remittance"]))
+    if xml.remittance:
+        # `reference` is a structured payment reference (QR reference or ISO 11649 creditor
+        # reference); free remittance text ("Rechnung 4711") is not one.
+        refs = find_references(xml.remittance)
         if refs:
-            fs.override("reference", refs[0][1], 0.95, None, "xml")
+            _exact(fs, "reference", refs[0][1])
+
+
+# Terms that are no net term: a cash discount's period ("2% Skonto innerhalb 10 Tagen").
+_DISCOUNT_TERMS = re.compile(r"skonto|escompte|sconto|discount|rabatt|%")
+_IMMEDIATE_TERMS = re.compile(
+    r"sofort|umgehend|immediate|upon\s+receipt|on\s+receipt|[aà]\s+r[eé]ception|"
+    r"d[eè]s\s+r[eé]ception|immediatamente|a\s+vista"
+)
+
+
+def _net_term_days(terms: str) -> int | None:
+    """The net payment term of an e-invoice's terms text, in days (0: at once)."""
+    days = []
+    for clause in re.split(r"[;\n]|,\s|\.\s", terms):
+        if not _DISCOUNT_TERMS.search(clause.lower()):
+            days.extend(d for d, _ in find_term_days(clause))
+    if days:
+        return max(days)
+    return 0 if _IMMEDIATE_TERMS.search(terms.lower()) else None
+
+
+def _due_from_xml_terms(fs: FieldSet, xml: EInvoice) -> None:
+    """No due date in the XML: its issue date plus the net term of its payment terms
+    ("30 Tage netto"); only an XML without terms borrows the term the page states. A due
+    date the page computed from terms the XML does not state gives way."""
+    if xml.payment_terms:
+        days, source = _net_term_days(xml.payment_terms), "xml"
+    else:
+        days, source = fs.term_days, "terms"
+    due = due_from_terms(xml.issue_date, days)
+    old = fs.picks.get("due_date")
+    if due is not None and (old is None or old.source in ("terms", "xml") or old.value == due):
+        fs.set("due_date", due, _DERIVED, old.box if old and old.value == due else None, source)
+    elif due is None and old is not None and old.source == "terms":
+        fs.picks.pop("due_date")
+
+
+def _xml_checks(fs: FieldSet, xml: EInvoice, qr: QrBill | None) -> None:
+    """The e-invoice against itself: its VAT breakdown (or net + VAT) adds up to its gross
+    total, and a QR-bill on its page asks for that total or the amount due. Exact values
+    that contradict each other are still what the XML says, but not to be posted unseen."""
+    total = xml.total
+    if total is None:
+        return
+    checks = []
+    bases = [v.base for v in xml.vat if v.base is not None]
+    amounts = [v.amount for v in xml.vat if v.amount is not None]
+    if xml.vat and len(bases) == len(amounts) == len(xml.vat):
+        checks.append(abs(sum(bases) + sum(amounts) - total) <= Decimal("0.05"))
+    elif xml.net is not None and xml.vat_total is not None:
+        checks.append(abs(xml.net + xml.vat_total - total) <= Decimal("0.05"))
+    if qr is not None and qr.amount is not None:
+        asked = {abs(total)} | ({abs(xml.amount_due)} if xml.amount_due is not None else set())
+        checks.append(qr.amount in asked)
+    if all(checks):
+        return
+    for name in ("total", "vat"):
+        pick = fs.picks.get(name)
+        if pick is not None and pick.source == "xml":
+            pick.conf = round(pick.conf * 0.6, 3)
 
 
 # --- checks ----------------------------------------------------------------------------

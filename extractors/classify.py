@@ -10,10 +10,11 @@ import re
 from dataclasses import dataclass
 
 from domain.enums import DocType, TextSource
+from extractors.einvoice import COUNTRY_LANGUAGE
 from extractors.fields.labels import HINTS, TITLES, fold_text
 from extractors.language import detect_language
 from extractors.layout import Line, group_lines
-from extractors.reading import Classification, PageText, Reading
+from extractors.reading import Classification, EInvoice, PageText, Reading
 
 _TYPE = {
     "invoice": DocType.SUPPLIER_INVOICE,
@@ -134,20 +135,20 @@ def classify_pages(pages: list[PageText]) -> tuple[str, float, dict[str, float]]
 def classify_reading(reading: Reading, pages: list[PageText] | None = None) -> Classification:
     text = "\n".join(p.text for p in pages) if pages is not None else reading.text
     language, lang_conf = detect_language(text)
+    if reading.xml_invoice:
+        # The XML's document type code is exact, whatever became of the page images.
+        xml = reading.xml_invoice
+        doc_type = DocType.CREDIT_NOTE if xml.is_credit_note else DocType.SUPPLIER_INVOICE
+        language, lang_conf = _xml_language(xml, language, lang_conf)
+        return Classification(
+            doc_type=doc_type, confidence=1.0, language=language, language_confidence=lang_conf
+        )
     if reading.error is not None and not reading.pages:
         return Classification(
             doc_type=DocType.OTHER, confidence=0.0, language=language, language_confidence=lang_conf
         )
     if reading.bank_statement:
         return Classification(doc_type=DocType.BANK_STATEMENT, confidence=0.99)
-    if reading.xml_invoice:
-        xml = reading.xml_invoice
-        doc_type = DocType.CREDIT_NOTE if xml.get("is_credit_note") else DocType.SUPPLIER_INVOICE
-        if not reading.pages or not language:
-            language, lang_conf = language or None, lang_conf
-        return Classification(
-            doc_type=doc_type, confidence=0.99, language=language, language_confidence=lang_conf
-        )
     kind, confidence, scores = classify_pages(pages if pages is not None else reading.pages)
     doc_type = _TYPE[kind]
     if reading.qr_payloads and doc_type in (DocType.OTHER, DocType.RECEIPT):
@@ -160,3 +161,21 @@ def classify_reading(reading: Reading, pages: list[PageText] | None = None) -> C
         language_confidence=lang_conf,
         scores=scores,
     )
+
+
+def _xml_language(
+    xml: EInvoice, page_language: str | None, page_conf: float
+) -> tuple[str | None, float]:
+    """An e-invoice's language: declared in the XML (CII LanguageID), else the page's,
+    else the XML's own words (notes, items, terms), else the seller's country."""
+    if xml.language:
+        return xml.language, 0.95
+    if page_language:
+        return page_language, page_conf
+    words_language, words_conf = detect_language(xml.text)
+    if words_language:
+        return words_language, words_conf
+    country = (xml.seller.country or "").upper()
+    if country in COUNTRY_LANGUAGE:
+        return COUNTRY_LANGUAGE[country], 0.5
+    return "en", 0.3

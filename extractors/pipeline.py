@@ -94,12 +94,7 @@ def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
     info: PdfInfo = pool.call(inspect_file, path, True, timeout=timeout)
     reading.page_count = len(info.pages)
     reading.timings["inspect"] = _ms(t)
-    xml = einvoice.pick_embedded(info.attachments)
-    if xml is not None:
-        try:
-            reading.xml_invoice = einvoice.parse_einvoice(xml)
-        except ReadFailure as failure:
-            log.info("embedded XML ignored: %s", failure.message)
+    reading.xml_invoice = einvoice.read_embedded(info.attachments)
     text_pages = [p for p in info.pages if p.has_text_layer]
     image_pages = [p for p in info.pages if not p.has_text_layer]
     # 1. The text layer parses in a worker process while this thread renders and OCRs.
@@ -377,11 +372,16 @@ def _read_xml(data: bytes, reading: Reading) -> None:
     if camt.is_camt(data):
         _read_camt(data, reading)
         return
-    if not einvoice.looks_like_einvoice(data):
-        raise ReadFailure(
-            ReadErrorKind.UNSUPPORTED, "XML file is neither an e-invoice (UBL/CII) nor camt"
-        )
-    reading.xml_invoice = einvoice.parse_einvoice(data)
+    try:
+        reading.xml_invoice = einvoice.parse_einvoice(data)
+    except ReadFailure as failure:
+        if failure.kind is ReadErrorKind.UNSUPPORTED:
+            raise ReadFailure(
+                ReadErrorKind.UNSUPPORTED,
+                f"XML file is neither an e-invoice (CII, ZUGFeRD 1.0, UBL) nor camt: "
+                f"{failure.message}",
+            ) from failure
+        raise
     reading.page_count = 0
     reading.text_source = TextSource.XML
 
@@ -416,12 +416,6 @@ def classify(reading: Reading) -> Classification:
     first = [p for p in reading.pages if not parts or parts[0][0] <= p.number <= parts[0][1]]
     result = classify_reading(reading, first if len(parts) > 1 else None)
     result.parts = parts if len(parts) > 1 else []
-    if result.language is None and reading.xml_invoice:
-        country = (reading.xml_invoice.get("seller") or {}).get("country")
-        result.language = {"DE": "de", "AT": "de", "CH": "de", "FR": "fr", "IT": "it"}.get(
-            str(country), "en"
-        )
-        result.language_confidence = 0.5
     result.ms = _ms(started)
     return result
 

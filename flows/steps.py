@@ -55,7 +55,7 @@ from storage.tasks import create_task
 log = logging.getLogger("fiduflow.steps")
 
 # Bump when reading changes in a way that should not reuse cached readings.
-READER_VERSION = "1"
+READER_VERSION = "2"  # 2: e-invoices read by our own parser (every flavour)
 TRANSIENT = (
     ObjectStoreUnavailable,
     DatabaseUnavailable,

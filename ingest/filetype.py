@@ -64,7 +64,8 @@ _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _UBL_INVOICE = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
 _UBL_CREDIT_NOTE = "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote"
 _CII_INVOICE = "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}CrossIndustryInvoice"
-E_INVOICE_ROOTS = frozenset({_UBL_INVOICE, _UBL_CREDIT_NOTE, _CII_INVOICE})
+_ZUGFERD1_INVOICE = "{urn:ferd:CrossIndustryDocument:invoice:1p0}CrossIndustryDocument"
+E_INVOICE_ROOTS = frozenset({_UBL_INVOICE, _UBL_CREDIT_NOTE, _CII_INVOICE, _ZUGFERD1_INVOICE})
 
 # An e-invoice with embedded attachments (base64 PDFs inside the XML) reaches a few MB;
 # anything beyond the mail size limit is not one. Only the prolog is parsed, and the root
