@@ -34,10 +34,11 @@ from domain.reconciliation import (
     MatchStatus,
     OpenItemKind,
 )
-from domain.records import BookingDraft, Client
+from domain.records import BookingDraft, Client, TaskDraft
 from routing.reconcile import index_open_items, name_index_key, reconcile, reconcile_statement
 from routing.statement import (
     balance_gap,
+    describe_entry,
     entries_to_match,
     entry_task,
     foreign_account,
@@ -46,6 +47,7 @@ from routing.statement import (
 )
 from storage import open_items, transactions
 from storage.tables import BankTransactionRow, OpenItemRow, TaskRow
+from storage.tasks import create_task
 from storage.transactions import entry_of
 
 BY = "fiduflow"
@@ -274,3 +276,31 @@ def close_if_paid(session: Session, client_id: str, reminder_id: int, invoice_id
         transactions.close_by_fiduflow(
             task, f"the invoice was paid on {when} (bank transaction {item.paid_by})"
         )
+
+
+def check_answer(session: Session, client: Client, document_id: int, meta: dict[str, Any]) -> None:
+    """A document uploaded for a bank entry's request that did not pay it (another amount,
+    a cash receipt, not a document at all): the entry would wait with its request closed,
+    so the fiduciary gets it, naming both."""
+    answered = meta.get("answers_task")
+    request = session.get(TaskRow, answered) if answered else None
+    if request is None or request.client_id != client.id or request.transaction_id is None:
+        return
+    entry = session.get(BankTransactionRow, request.transaction_id)
+    if entry is None or MatchStatus(entry.status) not in WAITING:
+        return
+    task, _ = create_task(
+        session,
+        client.id,
+        TaskDraft(
+            kind=TaskKind.RECONCILE_ENTRY,
+            assignee=Party.FIDUCIARY,
+            reason=f"Document {document_id} was uploaded for the {describe_entry(entry_of(entry))}"
+            ", but it does not pay it: match it by hand, or ask for the right document",
+            details={"uploaded_document_id": document_id},
+        ),
+        dedupe_key=f"tx:{entry.id}:answer:{document_id}",
+        document_id=entry.document_id,
+    )
+    task.transaction_id = entry.id
+    entry.task_id = task.id

@@ -340,6 +340,8 @@ def persist_outcome(
                 document_id=row.id,
                 booking_id=booking_id if draft.holds_booking else draft.booking_id,
             )
+        if (row.meta or {}).get("answers_task"):  # an upload a bank entry's request asked for
+            bank_statements.check_answer(session, matched.client, row.id, row.meta)
         invoice = decision.links.get("invoice_document")
         if invoice is not None:  # a reminder: paid already, it closes itself
             bank_statements.close_if_paid(session, row.client_id, row.id, int(invoice))

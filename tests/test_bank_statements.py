@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from domain.enums import Channel, TaskKind
 from domain.reconciliation import Banking
 from flows.pipeline import process_one
+from ingest.api import create_app
 from storage.bookings import booking_view, posted_after
 from storage.masterdata import user_for_token
 from storage.scope import Scope
@@ -352,3 +354,51 @@ def test_payment_bookings_are_in_the_booked_output(firm: Any) -> None:
     [payment] = [v for v in views if v.id == paid.booking_id]
     assert payment.kind == "payment" and payment.seq is not None
     assert payment.document_id == row.id
+
+
+def _upload_for(firm: Any, task_id: int, data: bytes, filename: str) -> int:
+    with TestClient(create_app(firm.db, firm.store, firm.settings, None)) as http:
+        answer = http.post(
+            "/api/v1/documents",
+            params={"task": task_id},
+            headers={"Authorization": "Bearer token-hans"},
+            files={"file": (filename, data, "application/pdf")},
+        )
+    assert answer.status_code == 201, answer.text
+    document_id = answer.json()["id"]
+    assert process_one(document_id, step_runs=False).state.value == "routed"
+    return document_id
+
+
+def test_the_document_uploaded_for_an_entry_pays_it_or_goes_to_the_fiduciary(firm: Any) -> None:
+    right = supplier_invoice(
+        random.Random(41), supplier=GLOOR, recipient=RECIPIENTS["C01"], language="de"
+    )
+    wrong = supplier_invoice(
+        random.Random(42), supplier=GLOOR, recipient=RECIPIENTS["C01"], language="de"
+    )
+    assert right.truth.total != wrong.truth.total
+    statement = Camt(
+        "CH1509000000152034670",
+        [
+            Entry(date(2026, 6, 1), [Tx(-right.truth.total, "Gloor Elektro", GLOOR_IBAN)], "W1"),
+            Entry(date(2026, 6, 2), [Tx(Decimal("-57.30"), "Papeterie Zaugg")], "W2"),
+        ],
+    )
+    row = _process(firm, "C01", statement.xml(), "juni.xml")
+    first, second = _transactions(firm, row.id)
+
+    _upload_for(firm, first.task_id, right.data, "rechnung.pdf")  # the client's upload
+    paid, _ = _transactions(firm, row.id)
+    assert paid.status == "matched" and _task(firm, first.task_id).status == "done"
+
+    uploaded = _upload_for(firm, second.task_id, wrong.data, "falsch.pdf")
+    _, waiting = _transactions(firm, row.id)
+    assert waiting.status == "missing_document"  # 57.30 is not what the upload is for
+    followup = _task(firm, waiting.task_id)
+    assert (followup.kind, followup.assignee, followup.status) == (
+        "reconcile_entry",
+        "fiduciary",
+        "open",
+    )
+    assert f"Document {uploaded} was uploaded" in followup.reason
