@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from domain.enums import DocType
 from domain.extraction import Address, Extraction, Recipient
-from domain.identifiers import normalize_uid
+from domain.identifiers import fold, normalize_uid
 from domain.records import Client
 from routing.names import person_or_company_matches, street_key
 
@@ -94,12 +94,38 @@ def _uid(value: str | None) -> str | None:
 
 
 def same_address(printed: Address | None, known: Address | None) -> bool:
-    """Postcode and street (with its number) agree; `Str.` and `Strasse` are equal."""
+    """The place (postcode, else town) and the street with its number agree; `Str.` and
+    `Strasse` are equal. A combined address is searched line by line: a window address
+    read without its name starts with the street."""
     if printed is None or known is None:
         return False
-    postcode_ok = bool(printed.postcode) and printed.postcode == known.postcode
-    street = street_key(printed.street or (printed.lines[1] if len(printed.lines) > 1 else ""))
-    return postcode_ok and bool(street) and street == street_key(known.street)
+    wanted = street_key(known.street)
+    if not wanted:
+        return False
+    streets = [printed.street, *printed.lines]
+    return in_place(printed, known) and any(street_key(s) == wanted for s in streets if s)
+
+
+def in_place(printed: Address, known: Address) -> bool:
+    if printed.postcode and known.postcode:
+        return printed.postcode == known.postcode
+    lines = [fold(line) for line in printed.lines]
+    if known.postcode and any(known.postcode in line.split() for line in lines):
+        return True
+    town = fold(known.city or "")
+    return bool(town) and (fold(printed.city or "") == town or any(town in line for line in lines))
+
+
+def is_the_clients_address(text: str | None, client: Client) -> bool:
+    """The addressee "name" read is the client's street or postcode-and-town line: the
+    name itself was not legible (a faint first line, a logo, a cut-off window)."""
+    known = client.address
+    if not text or known is None:
+        return False
+    if known.street and street_key(text) == street_key(known.street):
+        return True
+    words = fold(text).split()
+    return bool(known.postcode) and known.postcode in words and len(words) <= 4
 
 
 def check_recipient(
@@ -118,6 +144,13 @@ def check_recipient(
             status=RecipientStatus.MISSING, detail="no addressee could be read on the document"
         )
     printed = printed_addressee(recipient)
+    # Read as the "name" is the client's own street or town: the name was not legible.
+    if is_the_clients_address(name, client) and same_address(recipient.address, client.address):
+        return RecipientCheck(
+            status=RecipientStatus.MATCH,
+            detail="the name is not legible; addressed to the client's own address",
+            printed=printed,
+        )
     if uid and client.uid and uid == client.uid:
         return RecipientCheck(status=RecipientStatus.MATCH, detail="UID", printed=printed)
     score = person_or_company_matches(name, client.name) if name else 0.0

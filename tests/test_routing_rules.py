@@ -139,6 +139,33 @@ def test_the_client_is_recognised_by_name_variants_and_uid(recipient: Recipient)
     assert matching.recipient.status is RecipientStatus.MATCH
 
 
+@pytest.mark.parametrize(
+    "recipient",
+    [
+        # The name line was not legible: the street is read as the addressee.
+        Recipient(address=Address(lines=["Dorfplatz 3", "3000 Bern"])),
+        Recipient(name="Dorfplatz 3", address=Address(street="Dorfplatz 3", city="Bern")),
+        Recipient(name="3000 Bern", address=Address(lines=["3000 Bern", "Dorfplatz 3"])),
+    ],
+)
+def test_the_clients_own_address_without_a_legible_name_passes_and_says_so(recipient: Recipient):
+    """Regression (issue 14): "addressed to 'Dorfplatz 3, 3000 Bern', not to Bäckerei Brot
+    GmbH" sent clean invoices to a person when the name line was not read."""
+    matching, decision = Firm().route(
+        OFFLINE, context(OFFLINE, invoice(OFFLINE, recipient=recipient))
+    )
+    assert matching.recipient.status is RecipientStatus.MATCH
+    assert "name is not legible" in matching.recipient.detail
+    assert decision.rule == "auto_post"
+    assert any("name is not legible" in reason for reason in decision.reasons)  # says so
+
+
+def test_the_clients_street_in_another_town_is_not_the_client():
+    elsewhere = Recipient(address=Address(lines=["Dorfplatz 3", "8400 Winterthur"]))
+    matching, _ = Firm().route(OFFLINE, context(OFFLINE, invoice(OFFLINE, recipient=elsewhere)))
+    assert matching.recipient.status is not RecipientStatus.MATCH
+
+
 def test_addressed_to_a_stranger_is_not_booked():
     stranger = Recipient(
         name="Weber Gartenbau AG", address=Address(street="Feldweg 9", postcode="9000")
