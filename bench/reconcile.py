@@ -3,6 +3,7 @@ and what a statement costs as the open items grow.
 
     .venv/bin/python bench/reconcile.py                      # a year + 100 / 1k / 10k / 100k
     .venv/bin/python bench/reconcile.py --sizes 100,1000 --statement 200 --seed 3
+    .venv/bin/python bench/reconcile.py --no-storage         # the pure reconciliation only
 
 The year (one client, twelve monthly statements, the truth of every entry known):
 - supplier invoices from ~80 suppliers (docgen companies: real towns, valid IBANs,
@@ -30,6 +31,21 @@ precision    = right matches / all matches (a wrong document, or one for an entr
 time         = one statement of N entries against 100 ... 100,000 open items (the year's
                documents plus other open items of the client), after the index is built;
                naive = the same decisions with a scan of every open item per entry.
+
+Through storage (SQLite in a temporary folder, as production runs it; `--no-storage` skips):
+- the year again, through `flows.bank_statements.take_in_statements`: each month the
+  documents written by its end become `open_items` rows, its statement is taken in
+  (stored, candidates looked up by index, reconciled, booked or asked), and a person picks
+  the right candidate of each suggestion after the statement; auto-matched and precision
+  as above, and every debit without document or rule must have exactly one
+  missing_document task;
+- the statement of the timing above against 100 ... 100,000 `open_items` rows (the
+  statement's documents and other open items, each with its documents row and booking,
+  2 % of the others' bookings discarded): median of 3 passes, each rolled back;
+  lookup = `candidates_for` alone; same = the stored decisions are those of
+  `reconcile_statement` in memory with every open item. At 100 open items some of the
+  statement's documents are missing, so fewer payments are booked: flat_ratio_1k
+  (100,000 against 1,000) compares the same work.
 """
 
 import argparse
@@ -37,6 +53,7 @@ import gc
 import random
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -47,7 +64,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from domain.bank import BankEntry, BankTransaction, Statement, StatementKind  # noqa: E402
+from domain.enums import TaskKind  # noqa: E402
 from domain.identifiers import normalize_company_name  # noqa: E402
+from domain.masterdata import MasterData  # noqa: E402
 from domain.reconciliation import (  # noqa: E402
     Direction,
     EntryToMatch,
@@ -55,14 +78,27 @@ from domain.reconciliation import (  # noqa: E402
     MatchStatus,
     OpenItem,
     OpenItemKind,
+    PaymentMatch,
     PostingRule,
     ReconciliationSettings,
 )
+from flows.bank_statements import take_in_statements  # noqa: E402
 from routing.reconcile import (  # noqa: E402
     OpenItems,
     index_open_items,
     name_index_key,
     reconcile,
+    reconcile_statement,
+)
+from storage import open_items  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.masterdata import get_client, load_master_data  # noqa: E402
+from storage.tables import (  # noqa: E402
+    BankTransactionRow,
+    BookingRow,
+    DocumentRow,
+    OpenItemRow,
+    TaskRow,
 )
 from tests.docgen.identities import (  # noqa: E402
     qr_iban,
@@ -682,6 +718,377 @@ def time_statements(
     return results
 
 
+# --- through storage -------------------------------------------------------------------
+
+CLIENT = "B01"
+OWN_IBAN = "CH5800791123000889012"  # the client's account the statements are of
+STORAGE_REPEAT = 3  # statements per size, each rolled back
+STATEMENT_IDS = 90_000_000  # documents rows of the statements themselves
+FILLER_IDS = 10_000_000
+DISCARDED_SHARE = 0.02  # filler items whose booking a person rejected: no debt any more
+DOC_TYPES = {
+    OpenItemKind.INVOICE: "supplier_invoice",
+    OpenItemKind.RECEIPT: "receipt",
+    OpenItemKind.CUSTOMER_INVOICE: "customer_invoice",
+}
+COUNTER_ACCOUNTS = {  # what the document's booking left open
+    OpenItemKind.INVOICE: "2000",
+    OpenItemKind.RECEIPT: "2000",
+    OpenItemKind.CUSTOMER_INVOICE: "1100",
+}
+
+
+def year_suppliers(year: Year) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The year's suppliers (id → name, IBANs), as master data knows them."""
+    return {
+        d.supplier_id: (d.supplier_name or d.supplier_id, d.supplier_ibans)
+        for d in year.documents
+        if d.kind is OpenItemKind.INVOICE and d.supplier_id
+    }
+
+
+def firm(year: Year) -> MasterData:
+    """One offline client with its own IBAN, the year's posting rules and suppliers."""
+    suppliers = year_suppliers(year)
+    return MasterData.model_validate(
+        {
+            "fiduciary": {"name": "Treuhand Bench AG", "inbound_domain": "in.bench.example"},
+            "clients": [
+                {
+                    "id": CLIENT,
+                    "name": "Bench Handel AG",
+                    "mode": "offline",
+                    "iban": OWN_IBAN,
+                    "suppliers": sorted(suppliers),
+                    "posting_rules": RULES,
+                }
+            ],
+            "suppliers": [
+                {"id": sid, "name": name, "iban": list(ibans)}
+                for sid, (name, ibans) in sorted(suppliers.items())
+            ],
+        }
+    )
+
+
+def database(folder: Path, name: str, year: Year) -> Database:
+    db = Database(f"sqlite:///{folder / name}")  # migrated on start
+    with db.session() as session:
+        load_master_data(session, firm(year))
+        session.execute(
+            insert(DocumentRow), [document_row(STATEMENT_IDS + m, None) for m in range(24)]
+        )
+    return db
+
+
+def document_row(document_id: int, kind: OpenItemKind | None) -> dict[str, object]:
+    return {
+        "id": document_id,
+        "client_id": CLIENT,
+        "channel": "web",
+        "filename": f"{document_id}.pdf" if kind else f"{document_id}.xml",
+        "media_type": "application/pdf" if kind else "application/xml",
+        "size": 1,
+        "sha256": f"{document_id:064x}",
+        "state": "routed",
+        "doc_type": DOC_TYPES[kind] if kind else "bank_statement",
+    }
+
+
+def stored(item: OpenItem, suppliers: set[str]) -> OpenItem:
+    """The open item as `storage.open_items` gives it back: only master data's suppliers
+    have an id (a customer or another party is known by its name and IBAN)."""
+    if item.supplier_id in suppliers:
+        return item
+    return item.model_copy(update={"supplier_id": None})
+
+
+def insert_open_items(
+    session: Session, items: list[OpenItem], suppliers: set[str], r: random.Random
+) -> None:
+    """The items as booked documents waiting for their payment, in bulk: a documents row
+    (the foreign key), the document's booking (a few rejected: no longer open), the open
+    item."""
+    for start in range(0, len(items), 5000):
+        chunk = items[start : start + 5000]
+        session.execute(insert(DocumentRow), [document_row(i.document_id, i.kind) for i in chunk])
+        bookings = []
+        for i in chunk:
+            discarded = i.document_id >= FILLER_IDS and r.random() < DISCARDED_SHARE
+            bookings.append(
+                {
+                    "client_id": CLIENT,
+                    "document_id": i.document_id,
+                    "origin_key": f"doc:{i.document_id}",
+                    "status": "discarded" if discarded else "posted",
+                    "date": i.issue_date or date(YEAR, 1, 1),
+                    "currency": i.currency,
+                    "kind": "document",
+                }
+            )
+        returned = session.execute(
+            insert(BookingRow).returning(BookingRow.document_id, BookingRow.id), bookings
+        )
+        booked = {document_id: booking_id for document_id, booking_id in returned}
+        rows = []
+        for i in chunk:
+            # The account printed on the document: the QR-IBAN on a QR-bill.
+            ibans = i.supplier_ibans
+            printed = (
+                (ibans[-1] if i.reference and i.reference.isdigit() else ibans[0])
+                if ibans
+                else None
+            )
+            rows.append(
+                {
+                    "document_id": i.document_id,
+                    "client_id": CLIENT,
+                    "kind": i.kind.value,
+                    "amount": i.amount,
+                    "currency": i.currency,
+                    "issue_date": i.issue_date,
+                    "due_date": i.due_date,
+                    "reference": i.reference,
+                    "invoice_number": i.invoice_number,
+                    "supplier_id": i.supplier_id if i.supplier_id in suppliers else None,
+                    "name": i.supplier_name,
+                    "name_key": name_index_key(i.supplier_name) if i.supplier_name else None,
+                    "iban": printed,
+                    "counter_account": COUNTER_ACCOUNTS[i.kind],
+                    "booking_id": booked[i.document_id],
+                    "status": "open",
+                }
+            )
+        session.execute(insert(OpenItemRow), rows)
+
+
+def bank_statement(entries: list[EntryToMatch], tag: str) -> Statement:
+    """The entries as the camt parser gives them: one transaction each."""
+    return Statement(
+        kind=StatementKind.CAMT053,
+        version=4,
+        statement_id=tag,
+        account_iban=OWN_IBAN,
+        account_id=OWN_IBAN,
+        entries=[
+            BankEntry(
+                bank_reference=f"{tag}-{k}",
+                booking_date=e.booking_date,
+                value_date=e.booking_date,
+                amount=e.amount,
+                currency=e.currency,
+                transactions=[
+                    BankTransaction(
+                        amount=e.amount,
+                        currency=e.currency,
+                        counterparty_name=e.counterparty_name,
+                        counterparty_iban=e.counterparty_iban,
+                        reference=e.reference,
+                        remittance=e.remittance or None,
+                    )
+                ],
+            )
+            for k, e in enumerate(entries)
+        ],
+    )
+
+
+def stored_outcomes(
+    session: Session, document_id: int
+) -> list[tuple[BankTransactionRow, MatchOutcome]]:
+    rows = session.scalars(
+        select(BankTransactionRow)
+        .where(BankTransactionRow.document_id == document_id)
+        .order_by(BankTransactionRow.id)
+    )
+    return [
+        (
+            row,
+            MatchOutcome(
+                status=MatchStatus(row.status),
+                matches=[PaymentMatch.model_validate(m) for m in row.matches],
+                suggestions=[PaymentMatch.model_validate(m) for m in row.suggestions],
+                posting_rule=row.posting_rule,
+                reason=row.reason,
+            ),
+        )
+        for row in rows
+    ]
+
+
+def decided(outcome: MatchOutcome) -> tuple[str, frozenset[int], str | None]:
+    return (
+        outcome.status.value,
+        frozenset(m.document_id for m in outcome.matches),
+        outcome.posting_rule,
+    )
+
+
+def time_storage(
+    folder: Path, year: Year, sizes: list[int], statement: int, seed: int
+) -> list[dict]:
+    """`take_in_statements` for one statement against 100 … 100,000 open items in SQLite,
+    each pass rolled back; `same`: the stored decisions are those of the pure
+    reconciliation with every open item indexed in memory."""
+    r = random.Random(seed)
+    settings = ReconciliationSettings()
+    chosen = r.sample(year.entries, statement)  # the statement the pure timing takes
+    entries = [e for e, _ in chosen]
+    wanted = {d for _, t in chosen for d in t.documents}
+    own = [d for d in year.documents if d.document_id in wanted]
+    extra = filler(random.Random(seed + 1), max(0, max(sizes) - len(own)), FILLER_IDS)
+    suppliers = set(year_suppliers(year))
+    everything = [stored(i, suppliers) for i in own + extra]
+    db = database(folder, "timing.db", year)
+    document_id = STATEMENT_IDS
+    results = []
+    have = 0
+    rows_r = random.Random(seed + 2)
+    try:
+        for size in sizes:
+            with db.session() as session:
+                insert_open_items(session, everything[have:size], suppliers, rows_r)
+            have = max(have, size)
+            with db.session() as session:
+                discarded = set(
+                    session.scalars(
+                        select(BookingRow.document_id).where(BookingRow.status == "discarded")
+                    )
+                )
+            items = [i for i in everything[:size] if i.document_id not in discarded]
+            expected = reconcile_statement(entries, index_open_items(items), RULES, settings)
+            gc.collect()
+            walls, cpus, lookups, found, same = [], [], [], 0, True
+            for _ in range(STORAGE_REPEAT):
+                with Session(db.engine) as session:
+                    session.begin()
+                    client = get_client(session, CLIENT)
+                    assert client is not None
+                    t0 = time.perf_counter()
+                    candidates = open_items.candidates_for(session, CLIENT, entries, name_index_key)
+                    lookups.append(time.perf_counter() - t0)
+                    found = len(candidates)
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    take_in_statements(
+                        session,
+                        client,
+                        document_id,
+                        [bank_statement(entries, "T")],
+                        date(YEAR, 12, 31),
+                    )
+                    walls.append(time.perf_counter() - t0)
+                    cpus.append(time.process_time() - c0)
+                    got = [decided(o) for _, o in stored_outcomes(session, document_id)]
+                    same = same and got == [decided(o) for o in expected]
+                    session.rollback()
+            wall = statistics.median(walls)
+            results.append(
+                {
+                    "size": size,
+                    "ms": wall * 1000,
+                    "cpu_ms": statistics.median(cpus) * 1000,
+                    "per_entry_us": wall / statement * 1e6,
+                    "lookup_ms": statistics.median(lookups) * 1000,
+                    "candidates": found,
+                    "same": same,
+                }
+            )
+    finally:
+        db.dispose()
+    return results
+
+
+@dataclass
+class StorageYear:
+    tally: Tally
+    seconds: float
+    statements: int
+    missing_debits: int = 0  # debits without document or rule
+    missing_one_task: int = 0  # … with exactly one missing_document task
+    extra_tasks: int = 0  # transactions with more than one task
+    differ: int = 0  # entries decided otherwise than in memory with every open item
+
+
+def storage_year(folder: Path, year: Year) -> StorageYear:
+    """The year through storage: each month, the documents written by its end become open
+    items, its statement is taken in, and a person picks the right candidate of each
+    suggestion, after the statement (the pure year picks it at once). `differ`: entries
+    decided otherwise than by `reconcile_statement` in memory with every open item."""
+    suppliers = set(year_suppliers(year))
+    db = database(folder, "year.db", year)
+    tally = Tally()
+    result = StorageYear(tally=tally, seconds=0.0, statements=0)
+    settings = ReconciliationSettings()
+    registered: dict[int, OpenItem] = {}
+    settled: set[int] = set()
+    months = sorted({(e.booking_date.year, e.booking_date.month) for e, _ in year.entries})
+    try:
+        for k, (y, m) in enumerate(months):
+            end = date(y + m // 12, m % 12 + 1, 1)
+            new = [
+                stored(d, suppliers)
+                for d in year.documents
+                if d.document_id not in registered and year.written[d.document_id] < end
+            ]
+            registered.update((d.document_id, d) for d in new)
+            month = [
+                (e, t)
+                for e, t in year.entries
+                if (e.booking_date.year, e.booking_date.month) == (y, m)
+            ]
+            document_id = STATEMENT_IDS + k
+            open_now = [d for i, d in registered.items() if i not in settled]
+            expected = reconcile_statement(
+                [e for e, _ in month], index_open_items(open_now), RULES, settings
+            )
+            with db.session() as session:
+                insert_open_items(session, new, suppliers, random.Random(k))
+            with db.session() as session:
+                client = get_client(session, CLIENT)
+                assert client is not None
+                t0 = time.perf_counter()
+                take_in_statements(
+                    session,
+                    client,
+                    document_id,
+                    [bank_statement([e for e, _ in month], f"M{k}")],
+                    end,
+                )
+                result.seconds += time.perf_counter() - t0
+                result.statements += 1
+            with db.session() as session:
+                outcomes = stored_outcomes(session, document_id)
+                ids = [row.id for row, _ in outcomes]
+                tasks: dict[int, list[str]] = {}
+                for transaction_id, kind in session.execute(
+                    select(TaskRow.transaction_id, TaskRow.kind).where(
+                        TaskRow.transaction_id.in_(ids)
+                    )
+                ):
+                    tasks.setdefault(transaction_id, []).append(kind)
+                picked: list[tuple[int, frozenset[int]]] = []
+                for (entry, truth), (row, outcome), pure in zip(
+                    month, outcomes, expected, strict=True
+                ):
+                    count(tally, entry, truth, outcome)
+                    result.differ += decided(outcome) != decided(pure)
+                    settled.update(m.document_id for m in outcome.matches)
+                    kinds = tasks.get(row.id, [])
+                    result.extra_tasks += len(kinds) > 1
+                    if not truth.documents and not truth.rule and entry.amount < 0:
+                        result.missing_debits += 1
+                        result.missing_one_task += kinds == [TaskKind.MISSING_DOCUMENT.value]
+                    offered = {s.document_id for s in outcome.suggestions}
+                    if outcome.status is MatchStatus.AMBIGUOUS and truth.documents <= offered:
+                        picked.append((row.id, truth.documents))  # the person works the task
+                        settled |= truth.documents
+                for transaction_id, documents in picked:
+                    open_items.mark_paid(session, CLIENT, documents, by=transaction_id)
+    finally:
+        db.dispose()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000,100000")
@@ -692,6 +1099,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=30, help="customer invoices a month")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--show", action="store_true", help="print wrong and missed entries")
+    parser.add_argument(
+        "--no-storage", action="store_true", help="skip the year and statements through SQLite"
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -744,6 +1154,69 @@ def main() -> None:
         )
     flat = timings[-1]["ms"] / timings[0]["ms"] if timings else 1.0
     ok = auto >= TARGET_AUTO and precision >= TARGET_PRECISION
+    stored_figures = ""
+    if not args.no_storage:
+        sys.stdout.flush()
+        with tempfile.TemporaryDirectory(prefix="fiduflow-reconcile-bench-") as folder:
+            through = storage_year(Path(folder), year)
+            stimings = time_storage(Path(folder), year, sizes, args.statement, args.seed)
+        st = through.tally
+        sauto = st.right / st.with_document
+        sprecision = st.right / st.matched if st.matched else 1.0
+        print(
+            f"\nthrough storage (SQLite, take_in_statements), the year: {st.entries} entries in "
+            f"{through.statements} statements, {through.seconds:.1f} s "
+            f"({through.seconds / max(1, through.statements) * 1000:.0f} ms a statement)"
+        )
+        print(f"  entries with a document    {st.with_document:>5}")
+        print(
+            f"    auto-matched, right      {st.right:>5}  {sauto:7.2%}  (target {TARGET_AUTO:.0%})"
+        )
+        print(f"    matched wrongly          {st.wrong:>5}")
+        print(f"    suggested (ambiguous)    {st.ambiguous_with_document:>5}")
+        print(f"    not found                {st.missed:>5}")
+        print(f"  precision of matches       {sprecision:7.2%}  (target {TARGET_PRECISION:.1%})")
+        print(f"  entries of posting rules   {st.rule_entries:>5}  right {st.rule_right}")
+        print(
+            f"  debits without document or rule {through.missing_debits:>5}  "
+            f"with exactly one missing_document task {through.missing_one_task}; "
+            f"transactions with more than one task {through.extra_tasks}"
+        )
+        print(
+            f"  decided otherwise than in memory with every open item: {through.differ} "
+            "(a suggestion's pick comes after the statement here)"
+        )
+        print("  statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(st.statuses.items())))
+        if args.show:
+            for line in st.samples:
+                print("   ", line)
+        print(
+            f"\none statement of {args.statement} entries through storage "
+            f"(median of {STORAGE_REPEAT}, rolled back; lookup = candidates_for alone)"
+        )
+        columns = ("open items", 10), ("ms/stmt", 8), ("cpu ms", 7), ("us/entry", 8)
+        columns += ("lookup ms", 9), ("candidates", 10), ("same", 4)
+        print(" ".join(f"{name:>{width}}" for name, width in columns))
+        for t in stimings:
+            print(
+                f"{t['size']:>10} {t['ms']:>8.1f} {t['cpu_ms']:>7.1f} {t['per_entry_us']:>8.0f} "
+                f"{t['lookup_ms']:>9.1f} {t['candidates']:>10} {'yes' if t['same'] else 'NO':>4}"
+            )
+        sflat = stimings[-1]["ms"] / stimings[0]["ms"] if stimings else 1.0
+        at_1k = [t for t in stimings if t["size"] == 1000 and stimings[-1]["size"] > 1000]
+        sflat_1k = (
+            f" storage_flat_ratio_1k={stimings[-1]['ms'] / at_1k[0]['ms']:.2f}" if at_1k else ""
+        )
+        ok = ok and sauto >= TARGET_AUTO and sprecision >= TARGET_PRECISION
+        stored_figures = (
+            " "
+            + " ".join(f"storage_ms@{t['size']}={t['ms']:.1f}" for t in stimings)
+            + f" storage_flat_ratio={sflat:.2f}{sflat_1k} storage_auto={sauto:.4f} "
+            f"storage_precision={sprecision:.4f} storage_wrong={st.wrong} "
+            f"storage_missing_ok={through.missing_one_task}/{through.missing_debits} "
+            f"storage_same={sum(t['same'] for t in stimings)}/{len(stimings)} "
+            f"storage_year_differ={through.differ}"
+        )
     figures = " ".join(f"ms@{t['size']}={t['ms']:.1f}" for t in timings)
     naive = " ".join(f"naive_ratio@{t['size']}={t['naive_ms'] / t['ms']:.1f}" for t in timings)
     print(
@@ -752,7 +1225,7 @@ def main() -> None:
         f"precision={precision:.4f} wrong={tally.wrong} "
         f"missing_ok={tally.nothing_right}/{tally.nothing_entries} "
         f"rules_ok={tally.rule_right}/{tally.rule_entries} {figures} "
-        f"flat_ratio={flat:.2f} {naive}"
+        f"flat_ratio={flat:.2f} {naive}{stored_figures}"
     )
 
 
