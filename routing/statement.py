@@ -125,11 +125,18 @@ def entries_to_match(statement: Statement) -> list[StatementLine]:
                         reference=tx.reference,
                         end_to_end_id=tx.end_to_end_id,
                         # A card line names the merchant in the bank's entry text.
-                        remittance=" ".join(t for t in (tx.remittance, entry.additional_info) if t),
+                        remittance=remittance_of(tx, entry),
                     ),
                 )
             )
     return lines
+
+
+def remittance_of(tx: BankTransaction, entry: BankEntry) -> str:
+    """The transaction's text and the entry's, each once (the reader already gives a
+    single payment without text of its own the entry's)."""
+    texts = [t for t in (tx.remittance, entry.additional_info) if t]
+    return " ".join(dict.fromkeys(texts))
 
 
 # --- bookings ----------------------------------------------------------------------------

@@ -402,3 +402,12 @@ def test_the_document_uploaded_for_an_entry_pays_it_or_goes_to_the_fiduciary(fir
         "open",
     )
     assert f"Document {uploaded} was uploaded" in followup.reason
+
+
+def test_an_entry_text_is_stored_once(firm: Any) -> None:
+    """Regression: a fee's text read "GEBÜHR KONTO GEBÜHR KONTO" (the reader gives a single
+    payment without text of its own the entry's, and it was appended again)."""
+    fee = Entry(date(2026, 3, 31), [Tx(Decimal("-3.00"))], "G1", info="GEBÜHR KONTO MÄRZ")
+    row = _process(firm, "C02", Camt(OWN, [fee]).xml(), "g.xml")
+    [entry] = _transactions(firm, row.id)
+    assert entry.remittance == "GEBÜHR KONTO MÄRZ"

@@ -1,6 +1,6 @@
-"""The camt.053 / camt.054 reader (`extractors.camt`) on published Swiss sample files and
-hand-made ones (tests/data/camt/SOURCES.md says which is which): every value asserted here
-was read from the file by eye."""
+"""The camt.053 / camt.054 reader (`extractors.camt`) on hand-made files in the shapes Swiss
+banks send (tests/data/camt/SOURCES.md says which file covers what): every value asserted
+here was read from the file by eye."""
 
 import io
 import time
@@ -23,6 +23,13 @@ DATA = Path(__file__).parent / "data" / "camt"
 SAMPLES = sorted(DATA.glob("*.xml"))
 HANDMADE_V08 = "handmade_camt053_v08_two_statements.xml"
 HANDMADE_V04 = "handmade_camt053_v04_debit_batch.xml"
+POSTFINANCE_053 = "handmade_camt053_v04_postfinance_style.xml"
+ISO_STYLE_053 = "handmade_camt053_v04_iso_example_style.xml"
+QRR_054_V04 = "handmade_camt054_v04_qrr_batch.xml"
+QRR_054_V08 = "handmade_camt054_v08_qrr_batch.xml"
+ESR_DEBIT_054 = "handmade_camt054_v04_esr_debit.xml"
+ES_BATCH_054 = "handmade_camt054_v04_es_batch.xml"
+MIXED_V08 = "handmade_camt053_v08_mixed_balances.xml"
 
 
 def raw(name: str) -> bytes:
@@ -61,93 +68,158 @@ def test_every_sample_parses_and_is_recognised(path: Path) -> None:
             assert {t.currency for t in entry.transactions} == {entry.currency}
 
 
-# --- published samples ----------------------------------------------------------------------
+# --- bank-shaped files ----------------------------------------------------------------------
 
 
-def test_postfinance_statement_v04_header_balances_and_balance_check() -> None:
-    s = one("postfinance_camt053_v04.xml")
+def test_postfinance_style_statement_v04_header_balances_and_balance_check() -> None:
+    s = one(POSTFINANCE_053)
     assert (s.kind, s.version) == (StatementKind.CAMT053, 4)
-    assert s.message_id == "20160430375204000008573"
-    assert s.statement_id == "20160430375204000008574"
-    assert s.account_iban == s.account_id == "CH0309000000250090342"
-    assert s.account_owner == "Robert Schneider SA Grands magasins Biel/Bienne"
+    assert s.message_id == "20250331851234567000041"
+    assert s.statement_id == "20250331851234567000042"
+    assert s.account_iban == s.account_id == "CH1309000000851234567"
+    assert s.account_owner == "Velohaus Aaretal GmbH Thun"
     assert s.currency == "CHF"  # no Acct/Ccy: the balances'
-    assert (s.period_from, s.period_to) == (date(2016, 4, 30), date(2016, 4, 30))
+    assert (s.period_from, s.period_to) == (date(2025, 3, 31), date(2025, 3, 31))
     assert s.opening is not None and s.closing is not None
-    assert (s.opening.amount, s.opening.as_of) == (Decimal("322152.16"), date(2016, 4, 29))
-    assert (s.closing.amount, s.closing.as_of) == (Decimal("322689.77"), date(2016, 4, 30))
-    assert len(s.entries) == 13
-    assert sum(e.amount for e in s.entries) == Decimal("537.61")
+    # OPBD, not the PRCD of 28 March; CLBD, not CLAV.
+    assert (s.opening.amount, s.opening.as_of) == (Decimal("48213.45"), date(2025, 3, 31))
+    assert (s.closing.amount, s.closing.as_of) == (Decimal("49003.55"), date(2025, 3, 31))
+    assert [e.amount for e in s.entries] == [
+        Decimal(a)
+        for a in (
+            "-18.00",
+            "-9.60",
+            "-4.30",
+            "860.00",
+            "255.00",
+            "160.00",
+            "58.50",
+            "72.80",
+            "-19.50",
+            "-39.00",
+            "-525.80",
+        )
+    ]
+    assert sum(e.amount for e in s.entries) == Decimal("790.10")
     assert check_balance(s) is None
 
 
-def test_postfinance_statement_v04_debit_fee_takes_the_entry_text() -> None:
-    fee = one("postfinance_camt053_v04.xml").entries[0]
-    assert fee.amount == Decimal("-24.00")
-    assert fee.bank_reference == "20160401001027080060699001000107"
-    assert (fee.booking_date, fee.value_date) == (date(2016, 4, 30), date(2016, 4, 30))
+def test_postfinance_style_debit_fee_takes_the_entry_text() -> None:
+    fee = one(POSTFINANCE_053).entries[0]
+    assert fee.amount == Decimal("-18.00")
+    assert fee.bank_reference == "20250331000851234567100000000101"
+    assert (fee.booking_date, fee.value_date) == (date(2025, 3, 31), date(2025, 3, 31))
     assert fee.status is EntryStatus.BOOKED
     [tx] = fee.transactions
-    assert tx.amount == Decimal("-24.00")
-    assert tx.remittance == "UEBRIGE: 25-9034-2 FÜR KONTOAUSZUG PAPIER TÄGLICH"
+    assert tx.amount == Decimal("-18.00")
+    assert tx.remittance == "GEBÜHR KONTO 85-123456-7: AUSZUG PER POST MONATLICH"
 
 
-def test_postfinance_statement_v04_esr_batch_is_split_per_payment() -> None:
-    batch = one("postfinance_camt053_v04.xml").entries[6]
-    assert batch.amount == Decimal("1000.00")
-    assert batch.batch_count == 10
-    assert (batch.booking_date, batch.value_date) == (date(2016, 5, 27), date(2016, 5, 30))
-    assert len(batch.transactions) == 10
+def test_postfinance_style_qr_esr_batch_is_split_per_payment() -> None:
+    batch = one(POSTFINANCE_053).entries[3]
+    assert batch.amount == Decimal("860.00")
+    assert batch.entry_reference == "CH6130000001851234567"  # the QR-IBAN credited
+    assert batch.batch_count == 6
+    assert (batch.booking_date, batch.value_date) == (date(2025, 3, 28), date(2025, 3, 31))
+    assert len(batch.transactions) == 6
     assert batch.split_difference == 0
+    # Typed "ISR Reference", typed QRR, untyped: all 27 digits, all QR references.
+    assert [t.reference_type for t in batch.transactions] == [ReferenceType.QRR] * 6
     second = batch.transactions[1]
-    assert second.amount == Decimal("50.00")
-    assert second.counterparty_name == "Rutschmann Pia"
-    # An untyped 27-digit (ESR) reference has the QR reference's shape.
-    assert second.reference == "000000000002016030002820804"
-    assert second.reference_type is ReferenceType.QRR
-    assert second.bank_reference == "160527CH00T3KWWA"
-    # The batch's own text describes the batch, not each payment.
+    assert second.amount == Decimal("85.50")
+    assert second.counterparty_name == "Zimmermann Ruth"
+    assert second.reference == "000000000000000020250003128"
+    assert second.bank_reference == "250328CH00QA0002"
+    # "?REJECT?0" is a bank marker, and the batch's own text describes the batch.
     assert second.remittance is None
+    third = batch.transactions[2]
+    assert (third.counterparty_name, third.counterparty_iban, third.end_to_end_id) == (
+        "Keller Andreas",
+        "CH5200700110004567890",
+        "KELLER-2025-03-27",
+    )
 
 
-def test_postfinance_statement_v04_refund_debit_names_the_original_debtor() -> None:
-    refund = one("postfinance_camt053_v04.xml").entries[11]
-    assert refund.amount == Decimal("-6.00")
+def test_postfinance_style_orange_slip_batch_keeps_each_payments_text() -> None:
+    batch = one(POSTFINANCE_053).entries[4]
+    assert [(t.amount, t.counterparty_name, t.remittance) for t in batch.transactions] == [
+        (Decimal("75.00"), "Gerber Thomas", "Service Citybike"),
+        (Decimal("30.00"), "Zimmermann Ruth", "Veloschloss Kundennr. 4471"),
+        # No text of its own: the batch's text stays on the entry.
+        (Decimal("150.00"), "Keller Andreas", None),
+    ]
+
+
+def test_postfinance_style_direct_debits_and_the_refund_that_names_the_original_debtor() -> None:
+    entries = one(POSTFINANCE_053).entries
+    collected = entries[6]
+    assert collected.entry_reference == "41100051234567890"
+    assert [(t.amount, t.counterparty_name, t.end_to_end_id) for t in collected.transactions] == [
+        (Decimal("39.00"), "Zimmermann Ruth", "ABO-2025-04-0007"),
+        (Decimal("19.50"), "Brunner Sandra", "ABO-2025-04-0012"),
+    ]
+    # A single collection without a message takes the entry's text.
+    [single] = entries[7].transactions
+    assert single.remittance == (
+        "GUTSCHRIFT CH-DD-BASISLASTSCHRIFT ID: 41100051234567890 REFERENZ-NR: SERVICE-2025-04"
+    )
+    refund = entries[8]
+    assert (refund.amount, refund.reversal) == (Decimal("-19.50"), True)
     [tx] = refund.transactions
     # A direct-debit refund lists only the Dbtr of the original collection.
-    assert tx.counterparty_name == "Bernasconi Maria"
-    assert tx.counterparty_iban == "CH3709000000250094580"
-    assert tx.end_to_end_id == "EndToEnd-2B6C-CHDDBB5"
-    assert tx.remittance == "Mitteilung 128"
+    assert tx.counterparty_name == "Brunner Sandra"
+    assert tx.counterparty_iban == "CH6709000000456789012"
+    assert tx.end_to_end_id == "ABO-2025-03-0012"
+    assert tx.remittance == "Helm-Leasing März 2025"
 
 
-def test_iso_business_sample_v04_other_account_datetimes_and_batches() -> None:
-    s = one("iso_business_sample_camt053_v04.xml")
+def test_postfinance_style_foreign_currency_batch_splits_by_the_chf_transaction_amounts() -> None:
+    batch = one(POSTFINANCE_053).entries[10]
+    assert (batch.amount, batch.batch_count) == (Decimal("-525.80"), 2)
+    # No TxDtls/Amt: the CHF AmtDtls/TxAmt, not the instructed EUR amount.
+    assert [
+        (t.amount, t.currency, t.counterparty_name, t.counterparty_iban, t.reference_type)
+        for t in batch.transactions
+    ] == [
+        (Decimal("-382.40"), "CHF", "Fahrradteile Schmid GmbH", "DE65500105170648291735", None),
+        (
+            Decimal("-143.40"),
+            "CHF",
+            "Radsport Vogel KG",
+            "AT611904300234573201",
+            ReferenceType.SCOR,
+        ),
+    ]
+    assert batch.split_difference == 0
+
+
+def test_iso_example_style_v04_other_account_datetimes_and_batches() -> None:
+    s = one(ISO_STYLE_053)
     assert s.account_iban is None
-    assert s.account_id == "50000000054910000003"
-    assert s.account_owner == "FINPETROL"
-    assert s.currency == "SEK"
+    assert s.account_id == "71230000098760000012"
+    assert s.account_owner == "NORDLYS TRADING AS"
+    assert s.currency == "NOK"
     first, batch, fx = s.entries
-    # BookgDt/DtTm "2010-10-18T13:15:00+01:00": the bank's calendar date.
-    assert first.booking_date == date(2010, 10, 18)
+    # BookgDt/DtTm "2025-04-14T00:30:00+02:00" (22:30 UTC the day before): the bank's date.
+    assert first.booking_date == date(2025, 4, 14)
     # One TxDtls whose own amount is 0: the entry's booked amount counts.
     [tx] = first.transactions
-    assert (tx.amount, tx.currency) == (Decimal("105678.50"), "SEK")
-    assert tx.counterparty_name == "MUELLER"
-    assert tx.end_to_end_id == "MUELL/FINP/RA12345"
-    # A batch of 20 without TxDtls: one transaction with the entry's amount.
-    assert (batch.amount, batch.batch_count) == (Decimal("-200000"), 20)
+    assert (tx.amount, tx.currency) == (Decimal("48250.75"), "NOK")
+    assert tx.counterparty_name == "HAUGEN MARITIME"
+    assert tx.end_to_end_id == "HAUGEN/NORD/INV7781"
+    # A batch of 15 without TxDtls: one transaction with the entry's amount.
+    assert (batch.amount, batch.batch_count) == (Decimal("-120000"), 15)
     assert [(t.amount, t.counterparty_name) for t in batch.transactions] == [
-        (Decimal("-200000"), None)
+        (Decimal("-120000"), None)
     ]
-    # One TxDtls in EUR on a SEK entry: the booked SEK amount.
-    assert [(t.amount, t.currency) for t in fx.transactions] == [(Decimal("30000"), "SEK")]
-    assert check_balance(s) is None  # 500000 + 105678.50 - 200000 + 30000 = 435678.50
+    # One TxDtls in EUR on a NOK entry: the booked NOK amount.
+    assert [(t.amount, t.currency) for t in fx.transactions] == [(Decimal("21500"), "NOK")]
+    assert check_balance(s) is None  # 250000 + 48250.75 - 120000 + 21500 = 199750.75
 
 
-def test_postfinance_notification_qrr_batch_same_in_v04_and_v08_layouts() -> None:
-    v04 = one("postfinance_camt054_v04_qrr_batch.xml")
-    v08 = one("postfinance_camt054_v08_qrr_batch.xml")
+def test_notification_qrr_batch_same_in_v04_and_v08_layouts() -> None:
+    v04 = one(QRR_054_V04)
+    v08 = one(QRR_054_V08)
     assert (v04.kind, v04.version, v08.kind, v08.version) == (
         StatementKind.CAMT054,
         4,
@@ -155,69 +227,76 @@ def test_postfinance_notification_qrr_batch_same_in_v04_and_v08_layouts() -> Non
         8,
     )
     for s in (v04, v08):
-        assert s.account_iban == "CH2909000000250094239"
+        assert s.account_iban == "CH8009000000765432108"
         assert s.opening is None and s.closing is None
         assert check_balance(s) is None  # a notification has no balances
         [entry] = s.entries
-        assert entry.amount == Decimal("1692.22")
-        assert entry.entry_reference == "CH7730000001250094239"  # the QR-IBAN credited
+        assert entry.amount == Decimal("1632.75")
+        assert entry.entry_reference == "CH3130000001765432108"  # the QR-IBAN credited
         assert entry.batch_count == 2
         first, second = entry.transactions
-        assert first.amount == Decimal("778.29")
-        assert first.counterparty_name == "Bernasconi Maria"  # Dbtr/Nm vs Dbtr/Pty/Nm
-        assert first.counterparty_iban == "CH5109000000250092291"
-        assert first.reference == "539115429773825311971477453"
+        assert first.amount == Decimal("1245.60")
+        assert first.counterparty_name == "Aebischer Claudia"  # Dbtr/Nm vs Dbtr/Pty/Nm
+        assert first.counterparty_iban == "CH4500700115200876543"
+        assert first.reference == "210045789103557202505190046"
         assert first.reference_type is ReferenceType.QRR
-        assert first.end_to_end_id == "1006265-aic5dL-75dzf3jk9-cf2d5e9"
-        assert first.bank_reference == "2000000000000000"
-        assert first.remittance is None  # "?REJECT?0" is PostFinance's marker, not text
+        assert first.end_to_end_id == "QRB-20250519-7F3K2"
+        assert first.bank_reference == "250520QRHW000002"
+        assert first.remittance is None  # "?REJECT?0", "?ERROR?000": PostFinance's markers
         assert (second.amount, second.reference) == (
-            Decimal("913.93"),
-            "662437765447746478179744715",
+            Decimal("387.15"),
+            "210045789103557202505190114",
         )
         assert second.end_to_end_id is None
     assert v04.entries[0].transactions == v08.entries[0].transactions
 
 
-def test_postfinance_esr_debit_names_the_creditor() -> None:
-    s = one("postfinance_camt054_v04_esr_debit.xml")
+def test_esr_debit_names_the_creditor() -> None:
+    s = one(ESR_DEBIT_054)
     [entry] = s.entries
-    assert entry.amount == Decimal("-147.00")
-    assert (entry.booking_date, entry.value_date) == (date(2019, 4, 24), date(2019, 4, 25))
+    assert entry.amount == Decimal("-236.40")
+    assert (entry.booking_date, entry.value_date) == (date(2025, 5, 12), date(2025, 5, 13))
     [tx] = entry.transactions
-    assert tx.counterparty_name == "Maria Bernasconi"
-    assert tx.counterparty_iban == "CH5109000000250092291"
-    assert tx.reference == "100041698214115449371805278"
+    assert tx.counterparty_name == "Ramseier Beat"
+    assert tx.counterparty_iban == "CH3009000000445566778"
+    # Untyped, 27 digits: an old ESR reference, read as a QR reference.
+    assert tx.reference == "000000123450000000020250516"
     assert tx.reference_type is ReferenceType.QRR
+    # Only a bank marker as its own text: the single payment takes the entry's.
+    assert tx.remittance == (
+        "SAMMELLASTSCHRIFT ESR VERARBEITUNG VOM 12.05.2025 KUNDENNUMMER 03-2000-5 "
+        "PAKET ID: 250512CH00000XQ4"
+    )
 
 
 def test_es_batch_unstructured_text_and_names() -> None:
-    [entry] = one("camt054_v04_es_batch.xml").entries
+    [entry] = one(ES_BATCH_054).entries
     assert [
         (t.amount, t.counterparty_name, t.remittance, t.reference) for t in entry.transactions
     ] == [
-        (Decimal("111.00"), "Ada Lovelace", "TEST MITTEILUNG", None),
-        (Decimal("2.00"), "Lord Bayron", "TEST MITTEILUNG", None),
+        (Decimal("180.00"), "Marti Ursula", "KURSGELD FRÜHLING 2025", None),
+        (Decimal("25.00"), "Baumann Peter", "MITGLIEDERBEITRAG", None),
     ]
 
 
-def test_genkgo_v08_party_layout_scor_and_other_account() -> None:
-    s = one("genkgo_camt053_v08.xml")
+def test_v08_party_layout_typed_scor_and_other_account() -> None:
+    s = one(MIXED_V08)
     assert (s.kind, s.version) == (StatementKind.CAMT053, 8)
     assert s.account_iban is None
-    assert s.account_id == "NL26VAYB8060476890"
+    assert s.account_id == "NL81RABO0312345678"
     [entry] = s.entries
-    assert (entry.amount, entry.currency) == (Decimal("8.85"), "EUR")
-    assert (entry.booking_date, entry.value_date) == (date(2014, 12, 31), date(2015, 1, 2))
+    assert (entry.amount, entry.currency) == (Decimal("12.40"), "EUR")
+    assert (entry.booking_date, entry.value_date) == (date(2024, 12, 30), date(2025, 1, 2))
     [tx] = entry.transactions
-    assert tx.counterparty_name == "NAME NAME"  # the debtor of a credit, Dbtr/Pty/Nm
-    assert tx.counterparty_iban == "NL56AGDH9619008421"
-    assert (tx.reference, tx.reference_type) == ("4654654654654654", ReferenceType.SCOR)
+    assert tx.counterparty_name == "JANSSEN EN ZONEN"  # the debtor of a credit, Dbtr/Pty/Nm
+    assert tx.counterparty_iban == "BE68539007547034"
+    # Typed SCOR though it is no RF reference: the type wins over the shape.
+    assert (tx.reference, tx.reference_type) == ("7788990011223344", ReferenceType.SCOR)
     # Its balances are in two currencies: no sum can be checked.
     assert check_balance(s) == "opening balance in EUR, closing balance in SEK"
 
 
-# --- hand-made files ------------------------------------------------------------------------
+# --- edge cases -----------------------------------------------------------------------------
 
 
 def test_handmade_v08_two_statements_in_one_file() -> None:
@@ -357,10 +436,10 @@ def test_pending_entries_do_not_count_towards_the_booked_balance() -> None:
 
 
 def test_a_manipulated_statement_fails_the_balance_check_with_the_difference() -> None:
-    data = raw("postfinance_camt053_v04.xml").replace(b">322689.77<", b">322689.87<")
+    data = raw(POSTFINANCE_053).replace(b">49003.55<", b">49003.65<")
     assert check_balance(one_from(data)) == (
-        "opening 322152.16 + entries 537.61 = 322689.77 CHF, "
-        "but the closing balance is 322689.87 CHF (difference +0.10 CHF)"
+        "opening 48213.45 + entries 790.10 = 49003.55 CHF, "
+        "but the closing balance is 49003.65 CHF (difference +0.10 CHF)"
     )
 
 
@@ -400,8 +479,8 @@ def test_different_entries_have_different_hash_keys() -> None:
     other = fee.model_copy(update={"amount": Decimal("-13.00")})
     later = fee.model_copy(update={"booking_date": date(2026, 12, 31)})
     assert len({fee.entry_key, other.entry_key, later.entry_key}) == 3
-    postfinance = parse_camt(raw("postfinance_camt053_v04.xml"))[0]
-    assert len({e.entry_key for e in postfinance.entries}) == 13
+    postfinance = one(POSTFINANCE_053)
+    assert len({e.entry_key for e in postfinance.entries}) == 11
 
 
 # --- recognising ----------------------------------------------------------------------------
@@ -436,7 +515,7 @@ def test_intake_sniffing_accepts_camt_only_by_content() -> None:
 def test_camt_inside_a_zip_is_a_member() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("auszug.xml", raw("postfinance_camt054_v08_qrr_batch.xml"))
+        archive.writestr("auszug.xml", raw(QRR_054_V08))
     result = open_zip(buffer.getvalue())
     assert [(m.name, m.media_type) for m in result.members] == [("auszug.xml", MediaType.XML)]
     assert is_camt(result.members[0].data)
@@ -530,11 +609,11 @@ def test_hostile_xml_is_refused_without_expanding(data: bytes) -> None:
 
 
 def test_size_and_entry_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = raw("postfinance_camt053_v04.xml")  # 13 entries, 32 TxDtls
-    monkeypatch.setattr(camt, "MAX_CAMT_ITEMS", 44)
-    with pytest.raises(CamtError, match=r"too many entries in one file \(45, at most 44\)"):
+    data = raw(POSTFINANCE_053)  # 11 entries, 21 TxDtls
+    monkeypatch.setattr(camt, "MAX_CAMT_ITEMS", 31)
+    with pytest.raises(CamtError, match=r"too many entries in one file \(32, at most 31\)"):
         parse_camt(data)
-    monkeypatch.setattr(camt, "MAX_CAMT_ITEMS", 45)
+    monkeypatch.setattr(camt, "MAX_CAMT_ITEMS", 32)
     assert parse_camt(data)
     monkeypatch.setattr(camt, "MAX_CAMT_BYTES", len(data) - 1)
     with pytest.raises(CamtError, match="file too large"):

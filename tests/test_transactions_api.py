@@ -48,7 +48,7 @@ ANNA = {"Authorization": "Bearer staff-token-anna"}  # staff
 HANS = {"Authorization": "Bearer token-hans"}  # C01, online, company access
 LEA = {"Authorization": "Bearer token-lea"}  # C01, employee
 FRITZ = {"Authorization": "Bearer token-fritz"}  # C02, offline, employee
-STATEMENT = Path(__file__).parent / "data" / "camt" / "postfinance_camt053_v04.xml"
+STATEMENT = Path(__file__).parent / "data" / "camt" / "handmade_camt053_v04_postfinance_style.xml"
 C01_IBAN = "CH4431999123000889012"
 GLOOR_IBAN = "CH9300762011623852957"
 
