@@ -21,6 +21,7 @@ from domain.enums import DocType, TextSource
 from domain.extraction import Box, Extraction
 from domain.money import to_money
 from extractors.assemble import NOT_FOR
+from extractors.field_set import ocr_factor
 from extractors.fields.amounts import find_amounts
 from extractors.fields.dates import find_dates
 from extractors.fields.invoice_number import clean_number
@@ -101,14 +102,6 @@ def words_in_place(page: PageText, place: Place) -> list[Word]:
     ]
 
 
-def _ocr_factor(words: list[Word]) -> float:
-    """As the reader weighs OCR'd words (assemble): 1.0 for the text layer."""
-    confs = [w.conf for w in words if w.conf is not None]
-    if not confs:
-        return 1.0
-    return 0.55 + 0.45 * min(1.0, (sum(confs) / len(confs)) / 95)
-
-
 def _box(words: list[Word]) -> Box:
     return Box(
         page=words[0].page,
@@ -136,7 +129,7 @@ def read_at_place(field: str, page: PageText, place: Place) -> ReadAtPlace | Non
 
     value, line = min(found, key=distance)
     distinct = {v for v, _ in found}
-    confidence = (SURE if len(distinct) == 1 else AMBIGUOUS) * _ocr_factor(line.words)
+    confidence = (SURE if len(distinct) == 1 else AMBIGUOUS) * ocr_factor(line.words)
     return ReadAtPlace(value, round(confidence, 3), _box(line.words), page.source)
 
 

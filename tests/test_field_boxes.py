@@ -24,7 +24,7 @@ from domain.field_boxes import (
 )
 from domain.settings import Settings
 from extractors import classify, extract_fields, ocr, read
-from extractors.assemble import page_sizes
+from extractors.field_set import page_sizes
 from extractors.reading import PageText, Reading
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
