@@ -392,7 +392,3 @@ def _add_run_tag(flow_run_id: Any, tag: str) -> None:
         current = client.read_flow_run(flow_run_id).tags
         if tag not in current:
             client.update_flow_run(flow_run_id, tags=[*current, tag])
-
-
-def is_final(state: DocumentState) -> bool:
-    return state.is_final

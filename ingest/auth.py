@@ -35,7 +35,6 @@ LOGIN_CSRF_COOKIE = "fiduflow_login_csrf"
 SESSION_MAX_AGE_S = 8 * 3600
 LOGIN_CSRF_MAX_AGE_S = 3600
 CSRF_HEADER = "x-csrf-token"
-CSRF_FIELD = "csrf_token"
 
 
 def session_key(settings: Settings) -> bytes:

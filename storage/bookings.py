@@ -287,12 +287,6 @@ def _line_of(line: BookingLineRow) -> BookingLine:
     )
 
 
-def delete_draft(session: Session, row: BookingRow) -> None:
-    if row.status != BookingStatus.DRAFT.value:
-        raise ImmutableBooking("only drafts can be discarded")
-    session.delete(row)
-
-
 def booking_view(row: BookingRow, base_url: str = "") -> BookingView:
     return BookingView(
         id=row.id,

@@ -180,20 +180,6 @@ def holds_lease(session: Session, document_id: int, owner: str) -> bool:
     return bool(row and row.state == DocumentState.PROCESSING.value and row.lease_owner == owner)
 
 
-def extend_lease(session: Session, document_id: int, owner: str, lease: timedelta) -> bool:
-    result = session.execute(
-        update(DocumentRow)
-        .where(
-            DocumentRow.id == document_id,
-            DocumentRow.lease_owner == owner,
-            DocumentRow.state == DocumentState.PROCESSING.value,
-        )
-        .values(lease_until=utcnow() + lease)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
 def release_for_retry(
     session: Session, document_id: int, owner: str, error: str, delay: timedelta
 ) -> None:

@@ -63,8 +63,3 @@ def _find(session: Session, client_id: str, raw_sha256: str) -> MessageRow | Non
 
 def _clip(value: str | None) -> str | None:
     return value[:_MAX_HEADER_CHARS] if value else None
-
-
-def get_message(session: Session, client_id: str, message_row_id: int) -> MessageRow | None:
-    row = session.get(MessageRow, message_row_id)
-    return row if row is not None and row.client_id == client_id else None

@@ -271,15 +271,6 @@ def mark_done(
     row.outcome = outcome.value
 
 
-def open_tasks_due(session: Session, on: date) -> list[TaskRow]:
-    statement = select(TaskRow).where(
-        TaskRow.status == TaskStatus.OPEN.value,
-        TaskRow.due_date.is_not(None),
-        TaskRow.due_date < on,
-    )
-    return list(session.scalars(statement.order_by(TaskRow.id)))
-
-
 # --- completing -----------------------------------------------------------------------
 
 
