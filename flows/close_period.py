@@ -322,7 +322,8 @@ async def close_period(
     chosen = Period.parse(period) if period else Period.previous_month(datetime.now(ZURICH).date())
     logger = run_logger()
     checklists: list[ClientChecklist] = []
-    with get_runtime().db.session() as session:
+    db = get_runtime().db
+    with db.session() as session:
         if client is not None:
             found = get_client(session, client)
             if found is None:
@@ -330,8 +331,15 @@ async def close_period(
             clients = [found]
         else:
             clients = list_clients(session)
-        for each in clients:
-            checklists.append(close_client(session, each, chosen))
+    failed: list[str] = []
+    for each in clients:
+        # One transaction per client: one client's failure never rolls back the others'.
+        try:
+            with db.session() as session:
+                checklists.append(close_client(session, each, chosen))
+        except Exception:
+            logger.exception("close-period %s, client %s: failed", chosen.name, each.id)
+            failed.append(each.id)
     for checklist in checklists:
         open_items = sum(f.count for f in checklist.findings)
         logger.info(
@@ -345,5 +353,10 @@ async def close_period(
             markdown=checklist_markdown(checklist),
             key=artifact_key("close", checklist.client_id, chosen.name),
             description=f"Period close {chosen.name} for client {checklist.client_id}",
+        )
+    if failed:
+        raise RuntimeError(
+            f"close-period {chosen.name} failed for client(s) {', '.join(failed)} (the run's "
+            f"log says why); the {len(checklists)} other client(s) are closed"
         )
     return checklists

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from domain.enums import Party, TaskKind
 from domain.records import BookingDraft, BookingLine, TaskDraft
+from flows import close_period as close_period_module
 from flows.close_period import Period, close_period
 from flows.remind_missing import today_in_zurich
 from storage.bookings import create_booking
@@ -143,3 +144,26 @@ def test_close_period_on_demand_defaults_to_the_previous_month(prefect_harness, 
     assert checklist.period == Period.previous_month(today_in_zurich()).name
     with pytest.raises(ValueError, match="unknown client"):
         asyncio.run(close_period(client="C99", period="2026-01"))
+
+
+def test_one_clients_failure_does_not_undo_the_others(
+    prefect_harness, runtime, load_firm, monkeypatch
+):
+    """Regression (issue 17): every client was closed in one transaction, so one client's
+    failure rolled back every other client's tasks."""
+    load_firm()
+    _doc(runtime, "C02", 5, state="failed", error="boom")
+    real = close_period_module.close_client
+
+    def close_client(session, client, period):  # type: ignore[no-untyped-def]
+        if client.id == "C01":
+            raise RuntimeError("C01's data is broken")
+        return real(session, client, period)
+
+    monkeypatch.setattr(close_period_module, "close_client", close_client)
+    state = asyncio.run(close_period(period="2026-01", return_state=True))
+
+    assert state.is_failed()
+    with pytest.raises(RuntimeError, match=r"failed for client\(s\) C01"):
+        state.result()
+    assert set(_close_tasks(runtime)) == {"close:C02:2026-01:unprocessed:fiduciary"}
