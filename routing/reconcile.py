@@ -216,7 +216,11 @@ def payment_window(item: OpenItem, window_days: int) -> tuple[date, date] | None
     term = timedelta(days=DEFAULT_TERM_DAYS)
     if item.issue_date is None and item.due_date is None:
         return None
-    start = item.issue_date or item.due_date - term  # type: ignore[operator]
+    if item.issue_date is not None:
+        start = item.issue_date
+    else:
+        assert item.due_date is not None  # one of the two, checked above
+        start = item.due_date - term
     end = item.due_date or start + term
     return start, max(start, end) + timedelta(days=window_days)
 

@@ -66,11 +66,11 @@ def clean_uid(value: str | None) -> str | None:
 
 
 def valid_uid(uid: str | None) -> bool:
-    return bool(uid) and stdnum_uid.is_valid(uid.replace("-", "").replace(".", ""))
+    return uid is not None and bool(stdnum_uid.is_valid(uid.replace("-", "").replace(".", "")))
 
 
 def valid_iban(iban: str | None) -> bool:
-    return bool(iban) and stdnum_iban.is_valid(iban)
+    return iban is not None and bool(stdnum_iban.is_valid(iban))
 
 
 def _contradicts_uid(supplier: Supplier, uid: str | None) -> bool:

@@ -33,7 +33,9 @@ class Account:
 
 
 def _row(session: Session, username: str) -> StaffUser | UserRow:
-    row = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    row: StaffUser | UserRow | None = session.scalar(
+        select(StaffUser).where(StaffUser.username == username)
+    )
     row = row or session.scalar(select(UserRow).where(UserRow.username == username))
     if row is None:
         raise UnknownUser(f"no user named {username!r}; `fiduflow users list` shows them all")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,7 +138,7 @@ def _row(new: NewDocument) -> DocumentRow:
 # --- processing ----------------------------------------------------------------------
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime) -> ColumnElement[bool]:
     due = or_(DocumentRow.next_attempt_at.is_(None), DocumentRow.next_attempt_at <= now)
     return or_(
         and_(DocumentRow.state == DocumentState.RECEIVED.value, due),
@@ -161,7 +161,7 @@ def claim(session: Session, document_id: int, owner: str, lease: timedelta) -> b
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
 
 
 def claimable_ids(session: Session, limit: int) -> list[int]:
@@ -255,7 +255,7 @@ def cache_reading(session: Session, sha256: str, version: str, data: dict[str, A
 def drop_cached_readings(session: Session, sha256: str) -> int:
     """Forget every stored reading of these bytes (all reader versions); how many went."""
     result = session.execute(delete(ReadingCache).where(ReadingCache.sha256 == sha256))
-    return result.rowcount or 0
+    return result.rowcount or 0  # type: ignore[attr-defined]  # a CursorResult
 
 
 # --- reading a document again (staff) ----------------------------------------------

@@ -7,6 +7,7 @@ only the handful of rows that share the key — never another client's, never a 
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ class SqlHistory:
         self.session = session
         self.client_id = client_id
 
-    def _query(self, *conditions) -> list[PriorDocument]:  # type: ignore[no-untyped-def]
+    def _query(self, *conditions: Any) -> list[PriorDocument]:
         statement = (
             select(DocumentFacts, BookingRow.status)
             .outerjoin(BookingRow, BookingRow.id == DocumentFacts.booking_id)

@@ -10,6 +10,7 @@ and posting rules when the file leaves that section out (storage/posting_rules.p
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -96,15 +97,15 @@ def load_master_data(session: Session, data: MasterData) -> LoadSummary:
                 )
             session.merge(InboundAddress(address=address, client_id=spec.id))
         for user in spec.users:
-            row = session.scalar(select(UserRow).where(UserRow.username == user.username))
-            if row and row.client_id != spec.id:
-                raise ValueError(f"user {user.username} belongs to client {row.client_id}")
-            row = row or UserRow(username=user.username, client_id=spec.id)
-            row.access = user.access.value
-            row.email = user.email.lower() if user.email else None
-            row.language = user.language
-            _set_secrets(row, user.password, user.token)
-            session.add(row)
+            found = session.scalar(select(UserRow).where(UserRow.username == user.username))
+            if found and found.client_id != spec.id:
+                raise ValueError(f"user {user.username} belongs to client {found.client_id}")
+            account = found or UserRow(username=user.username, client_id=spec.id)
+            account.access = user.access.value
+            account.email = user.email.lower() if user.email else None
+            account.language = user.language
+            _set_secrets(account, user.password, user.token)
+            session.add(account)
             summary["users"] += 1
         for supplier_id in spec.suppliers:
             session.merge(ClientSupplier(client_id=spec.id, supplier_id=supplier_id))
@@ -229,7 +230,8 @@ def _replace_listed_ibans(session: Session, supplier_id: str, ibans: list[str]) 
     session.flush()
 
 
-def _replace(session: Session, table: type, supplier_id: str, rows: Iterable[object]) -> None:
+def _replace(session: Session, table: Any, supplier_id: str, rows: Iterable[object]) -> None:
+    """`table`: a mapped class with a `supplier_id` column."""
     session.execute(delete(table).where(table.supplier_id == supplier_id))
     session.add_all(list(rows))
     session.flush()

@@ -215,7 +215,7 @@ class S3ObjectStore:
                 io.BytesIO(data),
                 len(data),
                 content_type=content_type,
-                metadata=metadata,
+                metadata=dict(metadata.items()),  # minio's wider value type
             )
         except Exception as exc:
             raise ObjectStoreUnavailable(f"S3 write of {key} failed: {exc}") from exc

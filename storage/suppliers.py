@@ -27,7 +27,7 @@ aliases, so that routing can say the name matched one.
 """
 
 import math
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz
@@ -228,7 +228,7 @@ class SqlSupplierDirectory:
         supplier the rare word points at.
         """
         words = query_words(name)
-        votes: Counter[str] = Counter()
+        votes: dict[str, float] = defaultdict(float)
 
         def vote(ids: list[str], weight: float) -> None:
             for supplier_id in ids:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -879,7 +879,7 @@ def holds_booking(session: Session, row: TaskRow) -> bool:
     return booking is not None and booking.document_id == row.document_id
 
 
-def _open_holders(row: TaskRow):  # type: ignore[no-untyped-def]
+def _open_holders(row: TaskRow) -> Select[TaskRow]:
     return select(TaskRow).where(
         TaskRow.booking_id == row.booking_id,
         TaskRow.id != row.id,

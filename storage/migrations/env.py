@@ -1,5 +1,7 @@
 """Alembic environment: runs on the connection `storage.db.migrate` hands over."""
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -12,7 +14,10 @@ target_metadata = Base.metadata
 def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:  # `alembic` command line: connect by URL
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise SystemExit("alembic: set sqlalchemy.url (or run through fiduflow's migrate)")
+        engine = create_engine(url)
         with engine.connect() as conn:
             _run_on(conn)
             conn.commit()
@@ -20,7 +25,7 @@ def run() -> None:
     _run_on(connection)
 
 
-def _run_on(connection) -> None:  # type: ignore[no-untyped-def]
+def _run_on(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
