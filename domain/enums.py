@@ -254,3 +254,45 @@ class OutboxState(StrEnum):
     SENT = "sent"
     LOGGED = "logged"  # no relay configured: the log says what would have been sent
     FAILED = "failed"  # the relay refused it for good (5xx): not retried, last_error says why
+
+
+class RoutingRule(StrEnum):
+    """The rule that decided what became of a document (`routing.rule`, shown to people with
+    its reasons; routing/decide.py, flows/steps.py, flows/splitting.py)."""
+
+    UNREADABLE = "unreadable"
+    RECIPIENT_MISMATCH = "recipient_mismatch"
+    RECIPIENT_OTHER_CLIENT = "recipient_other_client"
+    SUSPECTED_DUPLICATE = "suspected_duplicate"
+    REMINDER_LINKED = "reminder_linked"
+    REMINDER_INVOICE_MISSING = "reminder_invoice_missing"
+    STATEMENT_RECONCILE = "statement_reconcile"  # a statement read as a page (PDF): a person
+    PAYROLL = "payroll"
+    NOT_BOOKABLE = "not_bookable"
+    INCOMPLETE = "incomplete"
+    CLIENT_RELEASES = "client_releases"
+    AUTO_POST = "auto_post"
+    FIDUCIARY_REVIEW = "fiduciary_review"
+    BANK_DETAILS_UNVERIFIED = "bank_details_unverified"
+    STATEMENT_RECONCILED = "statement_reconciled"  # camt: entries taken in and reconciled
+    STATEMENT_CHECKED = "statement_checked"  # camt: taken in, with problems for a person
+    SPLIT = "split"  # a pile staff asked to cut into its documents
+
+
+class RefusalKind(StrEnum):
+    """Why intake refused a file (each channel answers it its own way: 552/554, 413/415/400)."""
+
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_TYPE = "unsupported_type"
+
+
+class DispatchMode(StrEnum):
+    """How intake asks for processing (setting `DISPATCH`; domain/settings.py says each)."""
+
+    AUTO = "auto"
+    HYBRID = "hybrid"
+    BATCH = "batch"
+    DEPLOYMENT = "deployment"
+    INLINE = "inline"
+    NONE = "none"

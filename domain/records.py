@@ -25,6 +25,7 @@ from domain.enums import (
     PaymentMethod,
     Phase,
     ReviewReason,
+    RoutingRule,
     SupplierStatus,
     TaskKind,
     TaskOutcome,
@@ -279,7 +280,7 @@ class Decision(BaseModel):
     post: bool = False  # post the booking now; otherwise it stays a draft
     tasks: list[TaskDraft] = Field(default_factory=list)
     responsible: Party = Party.FIDUCIARY
-    rule: str  # short machine-readable name of the rule that decided
+    rule: RoutingRule  # the rule that decided
     reasons: list[str] = Field(default_factory=list)  # human sentences
     # The type routing settled on (it may differ from the reader's: a customer invoice
     # recognised by the client's own IBAN, a web upload's document class).

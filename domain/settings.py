@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.enums import DispatchMode
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FIDUFLOW_", extra="ignore")
@@ -168,8 +170,8 @@ class Settings(BaseSettings):
     inbox_concurrency: int = Field(
         default=4, description="Documents processed at once by one process-inbox run."
     )
-    dispatch: str = Field(
-        default="auto",
+    dispatch: DispatchMode = Field(
+        default=DispatchMode.AUTO,
         description="How intake asks for processing: auto (in `fiduflow serve`: hybrid; "
         "elsewhere: deployment when a Prefect server is reachable, else inline), hybrid "
         "(serve: a process-document run per document while at most DOCUMENT_RUNS are in "

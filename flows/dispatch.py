@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from domain.enums import DispatchMode
 from domain.settings import Settings
 
 if TYPE_CHECKING:  # the batch worker is Prefect-heavy; intake processes never need it
@@ -157,9 +158,6 @@ def inline_dispatcher(workers: int = 2) -> Callable[[int], None]:
     return run
 
 
-MODES = ("auto", "hybrid", "batch", "deployment", "inline", "none")
-
-
 class HybridDispatcher:
     """`hybrid`: a per-document run while the backlog is small — fewer than `max_runs`
     runs in flight and the batch worker idle — otherwise the batch worker (the module
@@ -198,19 +196,17 @@ def make_dispatcher(
 ) -> Callable[[int], None] | None:
     """The callable intake hands each new document to. `backlog`: the batch worker's
     (only `fiduflow serve` has one); without it `hybrid` and `batch` act as `auto`."""
-    mode = settings.dispatch
-    if mode not in MODES:
-        raise ValueError(f"FIDUFLOW_DISPATCH={mode!r}; one of {', '.join(MODES)}")
+    mode = DispatchMode(settings.dispatch)
     if backlog is not None:
-        if mode in ("auto", "hybrid"):
+        if mode in (DispatchMode.AUTO, DispatchMode.HYBRID):
             runs = InProcessRuns(settings.document_runs, on_done=backlog.release)
             return HybridDispatcher(backlog, settings.document_runs, start_run=runs)
-        if mode == "batch":
+        if mode is DispatchMode.BATCH:
             return backlog.offer
-    if mode in ("auto", "hybrid", "batch"):
-        mode = "deployment" if server_reachable else "inline"
-    if mode == "deployment":
+    if mode in (DispatchMode.AUTO, DispatchMode.HYBRID, DispatchMode.BATCH):
+        mode = DispatchMode.DEPLOYMENT if server_reachable else DispatchMode.INLINE
+    if mode is DispatchMode.DEPLOYMENT:
         return via_deployment
-    if mode == "inline":
+    if mode is DispatchMode.INLINE:
         return inline_dispatcher()
     return None

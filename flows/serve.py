@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from domain.enums import DispatchMode
 from flows import prefect_env
 
 console = Console(stderr=True)
@@ -135,7 +136,7 @@ def serve_all() -> None:
     backlog.poll_s = settings.batch_poll_s
     dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
     worker = None
-    if settings.dispatch in ("auto", "hybrid", "batch"):
+    if settings.dispatch in (DispatchMode.AUTO, DispatchMode.HYBRID, DispatchMode.BATCH):
         worker = process_batch.BatchWorker(backlog).start()
     stoppers, lines = start_intake(runtime, dispatcher)
     if worker is not None:

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import Channel, DocType, MediaType, Party
+from domain.enums import Channel, DocType, MediaType, Party, RoutingRule
 from domain.extraction import Extraction
 from domain.records import Decision
 from extractors.classify import classify_reading
@@ -35,7 +35,7 @@ from storage.db import Database
 from storage.objects import ObjectStore
 from storage.tables import DocumentRow
 
-SPLIT_RULE = "split"
+SPLIT_RULE = RoutingRule.SPLIT
 ONE_DOCUMENT = "asked to split; one document found"
 NOT_A_PDF = "asked to split; only a PDF is cut into documents, so this file is read as one"
 

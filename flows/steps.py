@@ -18,7 +18,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 import extractors
-from domain.enums import Activity, DocType, DocumentState, Party, TaskKind
+from domain.enums import (
+    Activity,
+    BookingStatus,
+    DocType,
+    DocumentState,
+    Party,
+    RoutingRule,
+    TaskKind,
+)
 from domain.extraction import Extraction
 from domain.learned import Learned, LearnedPosition
 from domain.records import (
@@ -109,13 +117,13 @@ class Outcome(BaseModel):
     client_id: str
     filename: str = ""
     state: DocumentState
-    doc_type: str | None = None
-    rule: str | None = None
+    doc_type: DocType | None = None
+    rule: RoutingRule | None = None
     reasons: list[str] = Field(default_factory=list)
     booking_ids: list[int] = Field(default_factory=list)
-    booking_status: str | None = None
+    booking_status: BookingStatus | None = None
     task_ids: list[int] = Field(default_factory=list)
-    task_kinds: list[str] = Field(default_factory=list)
+    task_kinds: list[TaskKind] = Field(default_factory=list)
     supplier_id: str | None = None
     error: str | None = None
     children: list[int] = Field(default_factory=list)  # a split pile's documents
@@ -420,7 +428,9 @@ def reconcile_statement(job: DocumentJob, data: bytes, extraction: Extraction) -
             )
         row.doc_type = DocType.BANK_STATEMENT.value
         row.routing = {
-            "rule": "statement_checked" if report.problems else "statement_reconciled",
+            "rule": RoutingRule.STATEMENT_CHECKED
+            if report.problems
+            else RoutingRule.STATEMENT_RECONCILED,
             "reasons": report.reasons(),
             "responsible": responsible.value,
             "post": responsible is Party.FIDUCIARY,

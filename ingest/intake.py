@@ -31,6 +31,7 @@ from domain.enums import (
     MediaType,
     Party,
     PaymentMethod,
+    RefusalKind,
     TaskKind,
 )
 from domain.records import TaskDraft
@@ -56,9 +57,9 @@ _DB_ERRORS = (DBAPIError, PoolTimeout, DatabaseUnavailable)
 class IntakeRefused(Exception):
     """The input is not acceptable; `reason` is the message for the sender."""
 
-    def __init__(self, kind: str, reason: str):
+    def __init__(self, kind: RefusalKind, reason: str):
         super().__init__(reason)
-        self.kind = kind  # "too_large" | "unsupported_type" | "empty"
+        self.kind = kind
         self.reason = reason
 
 
@@ -88,16 +89,16 @@ class Submission:
 
 def check_submission(submission: Submission, max_bytes: int) -> MediaType:
     if not submission.data:
-        raise IntakeRefused("empty", "the file is empty")
+        raise IntakeRefused(RefusalKind.EMPTY, "the file is empty")
     if len(submission.data) > max_bytes:
         raise IntakeRefused(
-            "too_large",
+            RefusalKind.TOO_LARGE,
             f"the file is {len(submission.data):,} bytes; the limit is {max_bytes:,} bytes",
         )
     media_type = submission.media_type or sniff(submission.data)
     if media_type is None:
         raise IntakeRefused(
-            "unsupported_type",
+            RefusalKind.UNSUPPORTED_TYPE,
             "a PDF header on a file that is not built like a PDF (judged by its content)"
             if looks_like_pdf(submission.data)
             else "not a PDF, JPEG, PNG, TIFF, HEIC or XML e-invoice (judged by its content)",
@@ -239,7 +240,9 @@ def intake_mail(
     e.g. while it was being parsed. `io`: store the documents in parallel on it.
     """
     if len(mail.raw) > max_bytes:
-        raise IntakeRefused("too_large", f"the mail is over the limit of {max_bytes:,} bytes")
+        raise IntakeRefused(
+            RefusalKind.TOO_LARGE, f"the mail is over the limit of {max_bytes:,} bytes"
+        )
     if raw_sha256 is None:
         raw_sha256 = store_original(store, mail.raw)
     blobs = [f.data for f in mail.files]

@@ -53,6 +53,7 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session, syntax
 
+from domain.enums import RefusalKind
 from domain.settings import Settings
 from ingest.intake import (
     IntakeRefused,
@@ -384,7 +385,7 @@ class IntakeHandler:
         self, raw: bytes, client_ids: list[str], envelope_from: str | None
     ) -> list[MailRecorded]:
         if len(raw) > self.settings.max_message_bytes:  # DATA enforces it; belt and braces
-            raise IntakeRefused("too_large", "the mail is over the size limit")
+            raise IntakeRefused(RefusalKind.TOO_LARGE, "the mail is over the size limit")
         # The raw mail is written while it is parsed: disk in a thread, CPU in a process.
         raw_stored = self.io.submit(store_original, self.store, raw)
         try:

@@ -6,7 +6,7 @@ from typing import NoReturn
 
 from fastapi import HTTPException, Request, UploadFile
 
-from domain.enums import MediaType
+from domain.enums import MediaType, RefusalKind
 from domain.records import Client, User
 from domain.settings import Settings
 from ingest.auth import SessionCodec
@@ -22,7 +22,11 @@ from storage.objects import ObjectStore
 # Multipart framing around the file (boundaries, part headers, the small form fields).
 MULTIPART_OVERHEAD = 256 * 1024
 
-_REFUSAL_STATUS = {"too_large": 413, "unsupported_type": 415, "empty": 400}
+_REFUSAL_STATUS = {
+    RefusalKind.TOO_LARGE: 413,
+    RefusalKind.UNSUPPORTED_TYPE: 415,
+    RefusalKind.EMPTY: 400,
+}
 
 
 @dataclass

@@ -30,7 +30,7 @@ responsible, and what they must supply is asked for through a fiduciary task.
 
 from datetime import date, timedelta
 
-from domain.enums import DocType, MatchRule, Party, Phase, ReviewReason, TaskKind
+from domain.enums import DocType, MatchRule, Party, Phase, ReviewReason, RoutingRule, TaskKind
 from domain.learned import Learned
 from domain.policy import activity_for
 from domain.records import BookingDraft, Client, Decision, DocumentContext, TaskDraft
@@ -80,10 +80,10 @@ def decide(
 
 # Decisions that book nothing and already put the document before the fiduciary.
 NOTHING_MOVES = {
-    "unreadable",
-    "recipient_mismatch",
-    "recipient_other_client",
-    "suspected_duplicate",
+    RoutingRule.UNREADABLE,
+    RoutingRule.RECIPIENT_MISMATCH,
+    RoutingRule.RECIPIENT_OTHER_CLIENT,
+    RoutingRule.SUSPECTED_DUPLICATE,
 }
 
 
@@ -125,7 +125,7 @@ def _bank_guard(decision: Decision, matching: Matching) -> Decision:
         "reasons": [*reasons, f"bank details {held}"],
     }
     if decision.post:
-        update |= {"post": False, "rule": "bank_details_unverified"}
+        update |= {"post": False, "rule": RoutingRule.BANK_DETAILS_UNVERIFIED}
     return decision.model_copy(update=update)
 
 
@@ -203,7 +203,7 @@ def _unreadable(ctx: DocumentContext, preface: list[str]) -> Decision:
     error = ctx.extraction.error
     assert error is not None
     return Decision(
-        rule="unreadable",
+        rule=RoutingRule.UNREADABLE,
         doc_type=ctx.extraction.doc_type,
         issues=[ReviewReason.UNREADABLE],
         reasons=[*preface, f"the file could not be read ({error.kind.value}): {error.message}"],
@@ -230,9 +230,9 @@ def _misaddressed(
         # this client's users too, and they must not learn who else the firm serves
         # (`storage.tasks.task_view` shows `other_client` to staff only).
         details["other_client"] = {"id": check.other_client_id, "name": check.other_client_name}
-        rule = "recipient_other_client"
+        rule = RoutingRule.RECIPIENT_OTHER_CLIENT
     else:
-        rule = "recipient_mismatch"
+        rule = RoutingRule.RECIPIENT_MISMATCH
     # One text for both: the client's users read it, and whether the addressee is another
     # client of the firm is not theirs to learn (staff see `other_client` in the details).
     hint = "Invoice control failed: ask for a corrected invoice or clarify who it is for."
@@ -269,7 +269,7 @@ def _duplicate(matching: Matching, preface: list[str], doc_type: DocType) -> Dec
     if prior.booking_id:
         links["duplicate_booking"] = prior.booking_id
     return Decision(
-        rule="suspected_duplicate",
+        rule=RoutingRule.SUSPECTED_DUPLICATE,
         doc_type=doc_type,
         issues=[ReviewReason.SUSPECTED_DUPLICATE],
         links=links,
@@ -317,7 +317,7 @@ def _reminder(
         if invoice.booking_id:
             links["invoice_booking"] = invoice.booking_id
         return Decision(
-            rule="reminder_linked",
+            rule=RoutingRule.REMINDER_LINKED,
             doc_type=DocType.REMINDER,
             responsible=responsible,
             links=links,
@@ -340,7 +340,7 @@ def _reminder(
         )
     due = ctx.received_at.date() + ASK_WITHIN
     return Decision(
-        rule="reminder_invoice_missing",
+        rule=RoutingRule.REMINDER_INVOICE_MISSING,
         doc_type=DocType.REMINDER,
         responsible=Party.CLIENT if client.online else Party.FIDUCIARY,
         issues=[ReviewReason.DOCUMENT_INCOMPLETE],
@@ -361,12 +361,12 @@ def _not_bookable(
 ) -> Decision:
     what = {
         DocType.BANK_STATEMENT: (
-            "statement_reconcile",
+            RoutingRule.STATEMENT_RECONCILE,
             "reconcile",
             "Reconcile the transactions of",
         ),
-        DocType.PAYSLIP: ("payroll", "payroll", "Book the payroll of"),
-    }.get(doc_type, ("not_bookable", "review", "Look at"))
+        DocType.PAYSLIP: (RoutingRule.PAYROLL, "payroll", "Book the payroll of"),
+    }.get(doc_type, (RoutingRule.NOT_BOOKABLE, "review", "Look at"))
     rule, action, verb = what
     return Decision(
         rule=rule,
@@ -412,7 +412,7 @@ def _incomplete(
         )
     )
     return Decision(
-        rule="incomplete",
+        rule=RoutingRule.INCOMPLETE,
         doc_type=doc_type,
         responsible=task.assignee,
         issues=[ReviewReason.DOCUMENT_INCOMPLETE],
@@ -460,7 +460,7 @@ def _client_releases(
         booking=booking,
         post=False,
         responsible=Party.CLIENT,
-        rule="client_releases",
+        rule=RoutingRule.CLIENT_RELEASES,
         doc_type=doc_type,
         issues=_unique(issues),
         reasons=[*notes, "the client releases this activity itself (division of labour)", *checks],
@@ -482,7 +482,7 @@ def _fiduciary(
             booking=booking,
             post=True,
             responsible=Party.FIDUCIARY,
-            rule="auto_post",
+            rule=RoutingRule.AUTO_POST,
             doc_type=doc_type,
             reasons=[*notes, AUTO_POSTED],
         )
@@ -523,7 +523,7 @@ def _fiduciary(
         booking=booking,
         post=False,
         responsible=Party.FIDUCIARY,
-        rule="fiduciary_review",
+        rule=RoutingRule.FIDUCIARY_REVIEW,
         doc_type=doc_type,
         issues=_unique(issues),
         reasons=[*notes, *(text for _, text in issues)],

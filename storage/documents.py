@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.enums import Channel, DocType, DocumentState, TaskStatus
+from domain.enums import Channel, DocType, DocumentState, RoutingRule, TaskStatus
 from domain.field_boxes import corrected_fields, with_fields
 from domain.reconciliation import PaymentState
 from domain.records import DocumentView, HistoryEntry, SupplierMatch
@@ -495,7 +495,7 @@ def _children(session: Session, row: DocumentRow, scope: Scope) -> list[int]:
 
 
 # Rules whose very name tells something only staff may know, and what others see instead.
-STAFF_ONLY_RULES = {"recipient_other_client": "recipient_mismatch"}
+STAFF_ONLY_RULES = {RoutingRule.RECIPIENT_OTHER_CLIENT: RoutingRule.RECIPIENT_MISMATCH}
 
 
 def _routing_for(routing: dict[str, Any] | None, scope: Scope) -> dict[str, Any] | None:
