@@ -296,11 +296,9 @@ class Decision(BaseModel):
         return self
 
 
-class DocumentContext(BaseModel):
-    """What routing knows about a document beyond its reading."""
+class DocumentOrigin(BaseModel):
+    """How a document came in: what intake recorded beside its bytes."""
 
-    document_id: int
-    client_id: str
     channel: Channel
     filename: str
     received_at: datetime
@@ -308,4 +306,11 @@ class DocumentContext(BaseModel):
     payment_method: PaymentMethod | None = None
     document_class: DocumentClass | None = None
     note: str | None = None
+
+
+class DocumentContext(DocumentOrigin):
+    """What routing knows about a document beyond its reading."""
+
+    document_id: int
+    client_id: str
     extraction: Extraction

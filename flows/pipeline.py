@@ -29,7 +29,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from domain.enums import DocumentState
+from domain.enums import Channel, DocumentClass, DocumentState, PaymentMethod
+from domain.records import DocumentOrigin
 from extractors.reading import Classification, Reading
 from flows import splitting, steps
 from flows.artifacts import install_log_redaction, redact_filename
@@ -54,15 +55,15 @@ def job_of(row: DocumentRow) -> steps.DocumentJob:
         client_id=row.client_id,
         sha256=row.sha256,
         filename=row.filename,
-        context={
-            "channel": row.channel,
-            "filename": row.filename,
-            "received_at": row.received_at,
-            "submitted_by": row.submitted_by,
-            "payment_method": row.payment_method,
-            "document_class": row.document_class,
-            "note": row.note,
-        },
+        origin=DocumentOrigin(
+            channel=Channel(row.channel),
+            filename=row.filename,
+            received_at=row.received_at,
+            submitted_by=row.submitted_by,
+            payment_method=PaymentMethod(row.payment_method) if row.payment_method else None,
+            document_class=DocumentClass(row.document_class) if row.document_class else None,
+            note=row.note,
+        ),
         skip_duplicate_check=bool((row.meta or {}).get("not_a_duplicate")),
         split=splitting.split_requested(row.meta),
         media_type=row.media_type,

@@ -33,6 +33,7 @@ from domain.records import (
     Client,
     Decision,
     DocumentContext,
+    DocumentOrigin,
     PriorDocument,
     Supplier,
     SupplierMatch,
@@ -101,7 +102,7 @@ class DocumentJob(BaseModel):
     client_id: str
     sha256: str
     filename: str
-    context: dict[str, Any] = Field(default_factory=dict)
+    origin: DocumentOrigin
     # A person said "not a duplicate" on its suspected_duplicate task: routed without
     # the duplicate check (document.meta["not_a_duplicate"]).
     skip_duplicate_check: bool = False
@@ -201,7 +202,10 @@ class MatchResult(BaseModel):
 
 def document_context(job: DocumentJob, extraction: Extraction) -> DocumentContext:
     return DocumentContext(
-        document_id=job.document_id, client_id=job.client_id, extraction=extraction, **job.context
+        document_id=job.document_id,
+        client_id=job.client_id,
+        extraction=extraction,
+        **job.origin.model_dump(),
     )
 
 
