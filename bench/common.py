@@ -10,21 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-FIELDS = [
-    "doc_type",
-    "language",
-    "supplier_name",
-    "supplier_uid",
-    "supplier_iban",
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "total",
-    "vat",
-    "reference",
-    "has_qr",
-]
+# The printed schema's fields, from the model (DESIGN.md's `fiduflow extract` order).
+from domain.extraction import PAGE_FIELDS  # noqa: E402
+
+FIELDS = ["doc_type", "language", *PAGE_FIELDS, "has_qr"]
 QR_FIELDS = ["supplier_iban", "total", "currency", "reference"]
 
 

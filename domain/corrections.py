@@ -10,20 +10,13 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.enums import PaymentMethod
-from domain.extraction import VatLine
+from domain.extraction import PAGE_FIELDS, VatLine
 from domain.money import Money
 from domain.records import BookingLine
 
 # The fields of a document's reading a correction may change (source becomes `corrected`).
-READING_FIELDS = (
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "total",
-    "vat",
-    "reference",
-)
+# (The supplier's name, UID and IBAN are corrected by choosing the supplier, `supplier_id`.)
+READING_FIELDS = PAGE_FIELDS[PAGE_FIELDS.index("invoice_number") :]
 
 
 class Corrections(BaseModel):

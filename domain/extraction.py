@@ -97,3 +97,15 @@ class Extraction(BaseModel):
     def public_json(self) -> dict:
         """The JSON object `fiduflow extract --json` prints and the API returns."""
         return self.model_dump(mode="json")
+
+
+def _fields_between(first: str, last: str) -> tuple[str, ...]:
+    names = list(Extraction.model_fields)
+    return tuple(names[names.index(first) : names.index(last) + 1])
+
+
+# The fields read from a document (DESIGN.md's `fiduflow extract`, in its order), taken
+# from the model so a new field is never forgotten in one of the lists made from them.
+PAGE_FIELDS = _fields_between("supplier_name", "reference")
+# Those with one value each (`vat` is a list of lines).
+SCALAR_PAGE_FIELDS = tuple(f for f in PAGE_FIELDS if f != "vat")

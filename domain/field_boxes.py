@@ -13,21 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.enums import HistoryAction, TextSource
+from domain.extraction import PAGE_FIELDS
 
 # The fields a person checks (the ones DESIGN.md's `fiduflow extract` names that are read
 # from a page), in the order the task page lists them.
-SHOWN_FIELDS = (
-    "supplier_name",
-    "supplier_uid",
-    "supplier_iban",
-    "invoice_number",
-    "issue_date",
-    "due_date",
-    "currency",
-    "total",
-    "vat",
-    "reference",
-)
+SHOWN_FIELDS = PAGE_FIELDS
 CORRECTED = TextSource.CORRECTED.value
 # What a Swiss QR-bill carries: on a QR invoice these came from the code, not the page.
 QR_FIELDS = frozenset({"supplier_iban", "total", "currency", "reference", "supplier_name"})

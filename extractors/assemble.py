@@ -13,7 +13,7 @@ self-checks), `cross_checks` (the page's values against each other).
 import re
 
 from domain.enums import DocType, TextSource
-from domain.extraction import Extraction, VatLine
+from domain.extraction import SCALAR_PAGE_FIELDS, Extraction, VatLine
 from extractors.cross_checks import cross_checks
 from extractors.exact_fields import qr_bill, qr_fields, xml_checks, xml_fields
 from extractors.field_set import Doc, FieldSet, norm_rate, page_sizes, set_source
@@ -100,17 +100,7 @@ def extract_fields(reading: Reading, classification: Classification) -> Extracti
         if not xml:
             fs.picks.pop(name, None)
 
-    for name in (
-        "supplier_name",
-        "supplier_uid",
-        "supplier_iban",
-        "invoice_number",
-        "issue_date",
-        "due_date",
-        "currency",
-        "total",
-        "reference",
-    ):
+    for name in SCALAR_PAGE_FIELDS:
         pick = fs.picks.get(name)
         if pick is not None:
             setattr(ex, name, pick.value)
