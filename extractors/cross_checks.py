@@ -20,9 +20,15 @@ def cross_checks(fs: FieldSet, cls: Classification, qr: QrBill | None) -> None:
     amounts = [v.amount for v in vat if v.amount is not None]
     bases = [v.base for v in vat if v.base is not None]
     checks = []
+    # Only the bases and amounts adding up to the total vouch for the VAT lines: a QR-bill
+    # agreeing with the total, or net + VAT where a base is missing, say nothing of them.
+    vat_checked = False
     if vat and amounts:
         if bases and len(bases) == len(vat):
+            # India's CGST and SGST tax one base at the same rate twice: count it once.
+            bases = [base for _rate, base in {(v.rate, v.base) for v in vat if v.base is not None}]
             checks.append(abs(sum(bases) + sum(amounts) - abs(total)) <= Decimal("0.05"))
+            vat_checked = True
         elif net is not None:
             checks.append(abs(net + sum(amounts) - abs(total)) <= Decimal("0.05"))
     if qr is not None and qr.amount is not None and fs.picks["total"].source != "qr":
@@ -31,7 +37,7 @@ def cross_checks(fs: FieldSet, cls: Classification, qr: QrBill | None) -> None:
         return
     if all(checks):
         fs.adjust("total", max(fs.conf("total"), 0.97))
-        if vat:
+        if vat and vat_checked:
             fs.adjust("vat", max(fs.conf("vat"), 0.95))
     else:
         fs.adjust("total", fs.conf("total") * 0.6)

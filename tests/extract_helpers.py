@@ -11,6 +11,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from domain.enums import TextSource
+from extractors.reading import PageText, Reading, Word
+
 QR_IBAN = "CH44 3199 9123 0008 8901 2"
 IBAN = "CH93 0076 2011 6238 5295 7"
 QRR = "210000000003139471430009017"
@@ -321,3 +324,36 @@ def exif_rotated_jpeg(image) -> bytes:
     out = io.BytesIO()
     sideways.save(out, "JPEG", quality=85, exif=exif.tobytes())
     return out.getvalue()
+
+
+Cell = tuple[float, str] | tuple[float, str, float]
+
+
+def page_reading(rows: list[tuple[float, list[Cell]]], conf: float | None = None) -> Reading:
+    """A one-page reading of words at the given (top, [(x, text[, OCR confidence])]), each
+    word 5 pt a letter; OCR'd when `conf` is given (every word's confidence unless its cell
+    says otherwise), else a text layer. For field tests that need a layout, not a PDF."""
+    words = []
+    for top, cells in rows:
+        for cell in cells:
+            x, text, *rest = cell
+            word_conf = rest[0] if rest else conf
+            for token in text.split():
+                width = 5.0 * len(token)
+                words.append(
+                    Word(
+                        text=token,
+                        page=1,
+                        x0=x,
+                        top=top,
+                        x1=x + width,
+                        bottom=top + 9,
+                        size=9,
+                        conf=word_conf,
+                    )
+                )
+                x += width + 3
+    text = "\n".join(" ".join(c[1] for c in cells) for _top, cells in rows)
+    source = TextSource.TEXT_LAYER if conf is None else TextSource.OCR
+    page = PageText(number=1, width=595, height=842, text=text, words=words, source=source)
+    return Reading(pages=[page], text_source=source, page_count=1)

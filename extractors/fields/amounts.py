@@ -1,8 +1,9 @@
-"""Amounts as Swiss and EU documents print them -> `Decimal` with two places.
+"""Amounts as documents print them -> `Decimal` with two places.
 
 `1'234.50`, `1’234.50`, `1 234.50` (space, NBSP, narrow NBSP), `1234.50`, `12.–`, `12.-`,
-`1.234,50`, `1,234.50`, optionally with `CHF`, `Fr.`, `SFr.`, `EUR`, `€` before or after,
-and a minus before or after for credits.
+`1.234,50`, `1,234.50`, Indian `1,23,456.00`, with a currency symbol or ISO code before or
+after (`CHF`, `Fr.`, `€`, `$`, `£`, `₹`, `Rs.`, `USD` …), and a minus before or after, or
+parentheses, for credits.
 """
 
 import re
@@ -15,34 +16,71 @@ from domain.money import to_money
 # builder writes two spaces for a column gap (so `2  150.00` is a quantity and a price).
 _SP = "[ \u00a0\u202f\u2009]"
 _APOS = "['’`´]"
-_DASH = "[-–—]"
+_DASH = "[-–—−]"
 
 _NUMBER = (
     r"(?<![\d.,'’])(?:"
     rf"\d{{1,3}}(?:{_APOS}\d{{3}})+(?:[.,]\d{{2}}|\.{_DASH}{{1,2}})?"  # 1'234.50, 1'234.-
     rf"|\d{{1,3}}(?:{_SP}\d{{3}})+(?:[.,]\d{{2}}|\.{_DASH}{{1,2}})"  # 1 234.50 (decimals)
-    r"|\d{1,3}(?:\.\d{3})+,\d{2}"  # 1.234,50
+    rf"|\d{{1,3}}(?:\.\d{{3}})+,(?:\d{{2}}|{_DASH}{{1,2}})"  # 1.234,50, 1.234,–
     r"|\d{1,3}(?:,\d{3})+\.\d{2}"  # 1,234.50
+    r"|\d{1,2}(?:,\d{2})+,\d{3}\.\d{2}"  # 1,23,456.50 (Indian lakh grouping)
     r"|\d+[.,]\d{2}"  # 1234.50 / 1234,50
-    rf"|\d+\.{_DASH}{{1,2}}"  # 12.– / 12.--
+    rf"|\d+[.,]{_DASH}{{1,2}}"  # 12.– / 12.-- / 12,–
     r")(?![\d]|[.,]\d|\s?%)"
 )
+# Symbols and codes printed next to an amount. `$` alone is read as USD: the codes of the
+# other dollars (CAD, AUD …) are taken when printed.
 CURRENCY_WORDS = {
     "CHF": "CHF",
     "SFR": "CHF",
     "FR": "CHF",
     "EUR": "EUR",
+    "EURO": "EUR",
     "€": "EUR",
     "USD": "USD",
     "$": "USD",
     "GBP": "GBP",
     "£": "GBP",
+    "INR": "INR",
+    "₹": "INR",
+    "RS": "INR",
+    "₨": "INR",
+    "CA$": "CAD",
+    "C$": "CAD",
+    "AU$": "AUD",
+    "A$": "AUD",
+    "¥": "JPY",
 }
-_CUR = r"(?:CHF|SFr\.?|sFr\.?|Fr\.|EUR|€|USD|US\$|\$|GBP|£)"
+# ISO 4217 codes common on invoices a Swiss firm receives; each is itself.
+ISO_CODES = [
+    "CHF",
+    "EUR",
+    "USD",
+    "GBP",
+    "INR",
+    "CAD",
+    "AUD",
+    "NZD",
+    "JPY",
+    "CNY",
+    "HKD",
+    "SGD",
+    "SEK",
+    "NOK",
+    "DKK",
+    "PLN",
+    "CZK",
+    "HUF",
+]
+CURRENCY_WORDS.update({code: code for code in ISO_CODES})
+_CODES = "|".join(ISO_CODES)
+_CUR = rf"(?:EURO|Euro|{_CODES}|SFr\.?|sFr\.?|Fr\.|€|US\$|CA\$|AU\$|[CA]\$|\$|£|₹|₨|Rs\.?|¥)"
 AMOUNT_RE = re.compile(
-    rf"(?P<neg1>{_DASH}\s?)?(?:(?P<cur1>{_CUR}){_SP}?(?P<neg2>{_DASH}\s?)?)?"
+    rf"(?P<open>\()?(?P<neg1>{_DASH}\s?)?"
+    rf"(?:(?<![A-Za-z])(?P<cur1>{_CUR}){_SP}?(?P<neg2>{_DASH}\s?)?)?"
     rf"(?P<num>{_NUMBER})"
-    rf"(?:{_SP}?(?P<cur2>{_CUR}))?(?P<neg3>{_DASH}(?![\d]))?"
+    rf"(?:{_SP}?(?P<cur2>{_CUR})(?![A-Za-z]))?(?P<neg3>{_DASH}(?![\d]))?(?(open)\))"
 )
 _INT_WITH_CUR = re.compile(rf"(?P<cur1>{_CUR}){_SP}?(?P<num>\d{{1,7}})(?![\d.,'’])")
 
@@ -67,9 +105,13 @@ def currency_code(token: str | None) -> str | None:
 def parse_number(text: str) -> Decimal | None:
     """The numeric part alone: decide which separator is the decimal point."""
     s = re.sub(rf"{_SP}|{_APOS}", "", text.strip())
-    if re.search(rf"\.{_DASH}+$", s):  # 12.– means 12.00
-        s = re.sub(rf"\.{_DASH}+$", "", s)
+    if re.search(rf"[.,]{_DASH}+$", s):  # 12.– and 12,– mean 12.00
+        s = re.sub(rf"[.,]{_DASH}+$", "", s)
+        if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", s):  # 1.234,–
+            s = s.replace(".", "")
         return to_money(s) if s.isdigit() else None
+    if re.fullmatch(r"\d{1,2}(?:,\d{2})+,\d{3}\.\d{2}", s):  # 1,23,456.50
+        s = s.replace(",", "")
     m = re.fullmatch(r"(\d+(?:[.,]\d{3})*)(?:([.,])(\d{1,2}))?", s)
     if not m:
         return None
@@ -97,7 +139,8 @@ def _value(m: re.Match[str]) -> Decimal | None:
     value = parse_number(m.group("num"))
     if value is None:
         return None
-    negative = bool(m.group("neg2") or m.group("neg3"))
+    # (12.50) is the accountant's way of printing a credit.
+    negative = bool(m.group("neg2") or m.group("neg3") or m.group("open"))
     # A dash before a bare number is often a bullet; count it only right before the digits.
     if m.group("neg1") and not m.group("cur1") and not m.group("neg1").endswith(" "):
         negative = True
@@ -124,18 +167,41 @@ def find_amounts(text: str, *, with_integers: bool = False) -> list[AmountMatch]
     return found
 
 
-CURRENCY_RE = re.compile(r"(?<![A-Za-z])(CHF|EUR|USD|GBP|SFr\.?|Fr\.|€|£)(?![A-Za-z])")
+CURRENCY_RE = re.compile(
+    rf"(?<![A-Za-z])(EURO|Euro|{_CODES}|SFr\.?|Fr\.|€|US\$|CA\$|AU\$|\$|£|₹|₨|Rs\.|¥)(?![A-Za-z])"
+)
+# Currencies written out ("Rupees Four Hundred Only", "Beträge in Euro", "Swiss francs").
+_CURRENCY_NAMES = re.compile(
+    r"(?<![A-Za-z])(?:(?P<INR>rupees?)|(?P<EUR>euros?)|(?P<CHF>franken|swiss\s+francs?|"
+    r"francs?\s+suisses?|franchi\s+svizzeri)|(?P<USD>(?:us\s+)?dollars?)|"
+    r"(?P<GBP>pounds?\s+sterling))(?![A-Za-z])",
+    re.IGNORECASE,
+)
 
 
-def find_currencies(text: str) -> list[str]:
-    return [c for c in (currency_code(m.group(1)) for m in CURRENCY_RE.finditer(text)) if c]
+def find_currencies(text: str, *, names: bool = False) -> list[str]:
+    """Every currency symbol or code in `text`, in order; with `names`, also the
+    currencies written out as words."""
+    found = [
+        (m.start(), c)
+        for m in CURRENCY_RE.finditer(text)
+        if (c := currency_code(m.group(1))) is not None
+    ]
+    if names:
+        taken = {start for start, _ in found}
+        found += [
+            (m.start(), m.lastgroup)
+            for m in _CURRENCY_NAMES.finditer(text)
+            if m.lastgroup and m.start() not in taken
+        ]
+    return [c for _, c in sorted(found)]
 
 
 def format_amount(value: Decimal, style: str = "ch") -> str:
     """Print an amount the way documents do (used by tests and the benchmark generator)."""
     sign = "-" if value < 0 else ""
     whole, frac = f"{abs(to_money(value)):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -7,14 +7,24 @@ from decimal import Decimal
 
 from domain.money import to_money
 from extractors.fields.amounts import find_amounts
-from extractors.fields.labels import VAT_WORDS_RE, fold_text
-from extractors.fields.vat_rates import is_valid_rate
+from extractors.fields.labelled import compile_labels
+from extractors.fields.labels import NET_LABELS, VAT_WORDS_RE, fold_text
+from extractors.fields.vat_rates import is_plausible_rate
 from extractors.layout import Line
 
-_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 _OCR_COLON = re.compile(r"(\d)[:;](\d\d)(?!\d)")
-_BASE_WORD = re.compile(r"\s*(?:auf|von|sur|de|su|on|of)\s", re.I)
-_INCLUDED = re.compile(r"\b(?:inkl|incl|inclus|compris|compresa|inclusa|included|enthalten)", re.I)
+_BASE_WORD = re.compile(r"\W*(?:auf|von|sur|de|su|on|of|over|sobre)\s", re.I)
+_INCLUDED = re.compile(
+    r"\b(?:inkl|incl|inclus|compris|compresa|inclusa|included|enthalten|davon|dont|di\s+cui|"
+    r"of\s+which|waarvan)",
+    re.I,
+)
+_SPLIT_KIND = re.compile(r"(?<![a-z])(cgst|sgst|igst|utgst)(?![a-z])")
+NET_RE = compile_labels(NET_LABELS)
+# US sales tax has no national table: any rate of a few per cent, checked by arithmetic.
+_SALES_TAX = re.compile(r"(?<![a-z])sales\s+tax(?![a-z])")
+_SALES_TAX_MAX = Decimal("15")
 _EXEMPT = re.compile(r"\b(?:befreit|exon[eé]r|esente|exempt|nicht\s+mwst-pflichtig)", re.I)
 
 
@@ -26,10 +36,17 @@ class VatFound:
     line: Line
     included: bool  # printed as "incl. 8.1 % VAT" (amount part of the total)
     checked: bool  # base * rate = amount within rounding
+    # Which tax of a split levy (India's CGST + SGST on one base): such lines stay apart
+    # even when rate and amount are the same.
+    kind: str = ""
 
 
 def _rate(text: str) -> Decimal:
     return Decimal(text.replace(",", "."))
+
+
+def _norm(rate: Decimal) -> Decimal:
+    return rate.normalize() if rate == rate.to_integral() else rate
 
 
 def vat_matches(base: Decimal, rate: Decimal, amount: Decimal) -> bool:
@@ -38,10 +55,38 @@ def vat_matches(base: Decimal, rate: Decimal, amount: Decimal) -> bool:
     return abs(expected - amount) <= Decimal("0.026")
 
 
+def plausible_rate(rate: Decimal, on: date | None, folded: str) -> bool:
+    """Whether a line naming a tax (folded text) may print this rate on this date. The
+    tax's name does not tell the country (an Austrian supplier writes "IVA" to an Italian
+    speaking client): any country's table counts; a US sales tax any rate of a few per
+    cent."""
+    if is_plausible_rate(rate, on):
+        return True
+    return bool(_SALES_TAX.search(folded)) and 0 < rate < _SALES_TAX_MAX
+
+
+def _kind(folded: str) -> str:
+    m = _SPLIT_KIND.search(folded)
+    return m.group(1) if m else ""
+
+
+def _amounts(text: str, rate: re.Match[str] | None = None) -> list[Decimal]:
+    """Amounts of a VAT line as magnitudes (credit notes print them either way), without
+    the rate itself; OCR reads "1.03" as "1:03" now and then, and a VAT line holds no
+    times of day."""
+    text = _OCR_COLON.sub(r"\1.\2", text)
+    out = []
+    for a in find_amounts(text):
+        if rate is not None and a.start < rate.end() and a.end > rate.start():
+            continue
+        out.append(abs(a.value))
+    return out
+
+
 def find_vat_lines(lines: list[Line], on: date | None, *, included: bool = False) -> list[VatFound]:
     """VAT lines; `included` when the document's prices include VAT (till receipts)."""
     out: list[VatFound] = []
-    for line in lines:
+    for i, line in enumerate(lines):
         folded = fold_text(line.text)
         if not VAT_WORDS_RE.search(folded) or _EXEMPT.search(folded):
             continue
@@ -49,23 +94,19 @@ def find_vat_lines(lines: list[Line], on: date | None, *, included: bool = False
         if len(rates) != 1:
             continue
         rate = _rate(rates[0].group(1))
-        if not is_valid_rate(rate, on):
+        if not plausible_rate(rate, on, folded):
             continue
-        # OCR reads "1.03" as "1:03" now and then; a VAT line holds no times of day.
-        text = _OCR_COLON.sub(r"\1.\2", line.text)
-        amounts = [
-            a.value
-            for a in find_amounts(text)
-            if a.start >= rates[0].end() or a.end <= rates[0].start()
-        ]
-        amounts = [a for a in amounts if a != rate]
+        amounts = _amounts(line.text, rates[0])
+        others = [a for a in amounts if a != rate]
+        if len(others) >= 2:
+            amounts = others  # a rate column printed as a number beside base and VAT
         is_included = included or bool(_INCLUDED.search(line.text))
         base = amount = None
         checked = False
         if len(amounts) >= 2:
             # Try every pair: the one where base * rate = amount is the VAT line.
-            for i, b in enumerate(amounts):
-                for a in amounts[i + 1 :] + amounts[:i]:
+            for j, b in enumerate(amounts):
+                for a in amounts[j + 1 :] + amounts[:j]:
                     if a < b and vat_matches(b, rate, a):
                         base, amount, checked = b, a, True
                         break
@@ -74,64 +115,102 @@ def find_vat_lines(lines: list[Line], on: date | None, *, included: bool = False
             if not checked:
                 base, amount = amounts[-2], amounts[-1]
         elif len(amounts) == 1:
-            # "MWST 8.1% auf 942.15" with the VAT in a column OCR lost: that is the base.
             between = line.text[rates[0].end() :]
+            if NET_RE.search(folded[: rates[0].start()]):
+                # "Net amount (plus 19 % VAT) 376.37": the net line names the rate; its
+                # amount is the base, the VAT is printed on a line of its own.
+                continue
             if _BASE_WORD.match(between):
+                # "MWST 8.1% auf 942.15" with the VAT in a column OCR lost: the base.
                 base = amounts[0]
                 amount = to_money(base * rate / 100)
             else:
                 amount = amounts[0]
+        else:
+            # "Tax rate 7.00 %" with the tax on a line of its own just below (or above).
+            amount = _amount_nearby(lines, i)
         if amount is None:
             continue
-        out.append(
-            VatFound(
-                rate.normalize() if rate == rate.to_integral() else rate,
-                base,
-                amount,
-                line,
-                is_included,
-                checked,
-            )
-        )
+        out.append(VatFound(_norm(rate), base, amount, line, is_included, checked, _kind(folded)))
     return out
 
 
+def _amount_nearby(lines: list[Line], i: int) -> Decimal | None:
+    """The one amount of a rate-less VAT line next to line `i` (same page)."""
+    for j in (i + 1, i + 2, i - 1):
+        if not 0 <= j < len(lines) or lines[j].page != lines[i].page:
+            continue
+        text = lines[j].text
+        folded = fold_text(text)
+        if not VAT_WORDS_RE.search(folded) or _RATE.search(text) or NET_RE.search(folded):
+            continue
+        amounts = _amounts(text)
+        return amounts[0] if len(amounts) == 1 else None
+    return None
+
+
 _GROSS_NET = re.compile(r"brutto|brut|lordo|gross", re.I)
-_TABLE_ROW = re.compile(r"^\s*(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_TABLE_ROW = re.compile(r"^\W{0,3}(\d{1,2}(?:[.,]\d{1,2})?)(?![\d.,]*\d)\s?(%)?")
+
+
+def _roles(rate: Decimal, amounts: list[Decimal]) -> tuple[Decimal, Decimal] | None:
+    """(base, VAT) from a row's amounts in any column order, by arithmetic: net and VAT,
+    VAT and gross, or net and gross; None when no pair fits the rate."""
+    if rate == 0:
+        return None
+    n = len(amounts)
+    pairs = [(amounts[a], amounts[b]) for a in range(n) for b in range(n) if a != b]
+    for big, small in pairs:  # net, VAT and their sum, the gross, all printed
+        if small < big and big + small in amounts and vat_matches(big, rate, small):
+            return big, small
+    for big, small in pairs:  # net and VAT
+        if small < big and vat_matches(big, rate, small):
+            return big, small
+    for big, small in pairs:  # gross and VAT
+        if small < big and vat_matches(big - small, rate, small):
+            return big - small, small
+    for big, small in pairs:  # gross and net
+        if small < big and vat_matches(small, rate, big - small):
+            return small, big - small
+    return None
 
 
 def find_vat_table(lines: list[Line], on: date | None) -> list[VatFound]:
-    """Till receipts: a header "MWST  Brutto  MWST  Netto" over rows "8.1%  23.50 1.76 21.74"."""
+    """A VAT summary table: a header naming the tax over rows that start with the rate,
+    "7%  160.00  11.20" or, on till receipts, "MWST  Brutto  MWST  Netto" over
+    "8.1%  23.50 1.76 21.74". Columns are told apart by arithmetic; a row whose numbers do
+    not fit its rate counts only under a receipt's gross/net header."""
     out: list[VatFound] = []
     for i, line in enumerate(lines):
         folded = fold_text(line.text)
-        if not (VAT_WORDS_RE.search(folded) and _GROSS_NET.search(folded)):
+        if not VAT_WORDS_RE.search(folded) or _RATE.search(line.text):
             continue
-        for row in lines[i + 1 : i + 6]:
+        receipt_header = bool(_GROSS_NET.search(folded)) and not find_amounts(line.text)
+        rows = misses = 0
+        for row in lines[i + 1 : i + 8]:
             m = _TABLE_ROW.match(row.text)
-            if not m:
+            if row.page != line.page or (m is None and (misses or not rows)):
                 break
-            rate = _rate(m.group(1))
-            # OCR reads "3.35" as "3:35" now and then; in this table there are no times.
-            rest = re.sub(r"(\d)[:;](\d\d)(?!\d)", r"\1.\2", row.text[m.end() :])
-            amounts = [a.value for a in find_amounts(rest)]
-            if len(amounts) < 2 or not is_valid_rate(rate, on):
+            if m is None:
+                misses += 1  # a stray line (OCR noise, a subtotal) between two rows
                 continue
-            gross, amount = amounts[0], amounts[1]
-            net = amounts[2] if len(amounts) >= 3 else None
-            if net is None or net + amount != gross:
-                net = gross - amount  # the net column is the one OCR garbles most
-            checked = net + amount == gross and vat_matches(net, rate, amount)
-            out.append(
-                VatFound(
-                    rate.normalize() if rate == rate.to_integral() else rate,
-                    net,
-                    amount,
-                    row,
-                    True,
-                    checked,
-                )
-            )
+            rows += 1
+            misses = 0
+            rate = _rate(m.group(1))
+            if not plausible_rate(rate, on, folded):
+                continue
+            amounts = [a for a in _amounts(row.text[m.end() :]) if a != rate]
+            if len(amounts) < 2:
+                continue
+            roles = _roles(rate, amounts)
+            if roles is not None:
+                net, amount = roles
+                gross_printed = any(a == net + amount for a in amounts)
+                out.append(VatFound(_norm(rate), net, amount, row, gross_printed, True))
+            elif receipt_header and m.group(2):
+                # The net column is the one OCR garbles most: net = gross - VAT.
+                gross, amount = amounts[0], amounts[1]
+                out.append(VatFound(_norm(rate), gross - amount, amount, row, True, False))
         if out:
             break
     return out
