@@ -382,7 +382,7 @@ class _Reader:
 
     def status(self, element: etree._Element, where: str) -> EntryStatus:
         # .001.04: <Sts>BOOK</Sts>; from .001.07: <Sts><Cd>BOOK</Cd></Sts>.
-        code = self.text(element, "Sts/Cd") or self.text(element, "Sts")
+        code = self.text(element, "Sts/Cd") or self.text(element, "Sts") or ""
         try:
             return EntryStatus(code)
         except ValueError:

@@ -227,7 +227,7 @@ _IMMEDIATE_TERMS = re.compile(
 
 def _net_term_days(terms: str) -> int | None:
     """The net payment term of an e-invoice's terms text, in days (0: at once)."""
-    days = []
+    days: list[int] = []
     for clause in re.split(r"[;\n]|,\s|\.\s", terms):
         if not _DISCOUNT_TERMS.search(clause.lower()):
             days.extend(d for d, _ in find_term_days(clause))

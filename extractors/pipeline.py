@@ -12,9 +12,10 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from domain.enums import MediaType, ReadErrorKind, TextSource
-from domain.extraction import Box, Extraction, ReadError
+from domain.extraction import PAGE_FIELDS, Box, Extraction, ReadError
 from domain.settings import get_settings
 from extractors import camt, einvoice, images, ocr
+from extractors.assemble import NOT_FOR
 from extractors.assemble import extract_fields as _extract_fields
 from extractors.classify import classify_reading
 from extractors.errors import ReaderInterrupted, ReadFailure
@@ -60,6 +61,13 @@ def read(data: bytes, filename: str | None = None) -> Reading:
             _read_xml(data, reading)
         else:
             _read_image(data, reading)
+        if reading.text_source is TextSource.OCR and reading.error is None and reading.pages:
+            try:
+                _second_look(data, reading)
+            except ReaderInterrupted:
+                raise
+            except Exception:  # a second look that fails leaves the first reading
+                log.exception("second look at %s failed", filename)
         exact = reading.xml_invoice or reading.bank_statement
         if not reading.error and not exact and not reading.text.strip():
             reading.error = ReadError(kind=ReadErrorKind.UNREADABLE, message="no text found")
@@ -330,7 +338,7 @@ def _read_image(data: bytes, reading: Reading) -> None:
     # Phone pictures (JPEG, HEIC) get the photo treatment; PNG/TIFF are scanner output.
     photo = reading.media_type in (MediaType.JPEG, MediaType.HEIC)
     budget, limit = _ocr_budget(), get_settings().ocr_max_pages
-    jobs = []
+    jobs: list[Future[ocr.OcrResult]] = []
     errors: list[ReadFailure] = []
     for frame, _dpi in images.frames(data):
         if len(jobs) == limit:
@@ -342,16 +350,15 @@ def _read_image(data: bytes, reading: Reading) -> None:
     reading.page_count = len(jobs)
     if not jobs:
         raise ReadFailure(ReadErrorKind.EMPTY, "image has no pages")
-    pages, codes = [], []
+    pages: list[PageText] = []
+    codes: list[QrCode] = []
     for i, future in enumerate(jobs, start=1):
         try:
             result = future.result()
         except ReadFailure as failure:
             errors.append(failure)
             continue
-        # Images have no page size: scale them to A4 so positions read like a letter's.
-        width_pt = A4_WIDTH_PT if result.width <= result.height else A4_WIDTH_PT * 1.414
-        pt_per_px = width_pt / result.width
+        pt_per_px = _image_scale(result)
         pages.append(_page_from_ocr(i, result, pt_per_px))
         codes.extend(
             QrCode(payload=q.payload, page=i, box=_px_box(i, q.box, pt_per_px, 0.0))
@@ -366,6 +373,118 @@ def _read_image(data: bytes, reading: Reading) -> None:
     if errors:
         reading.error = _worst(errors).to_error()
     reading.timings["ocr"] = _ms(t)
+
+
+def _image_scale(result: ocr.OcrResult) -> float:
+    """Points per pixel of an image file's page: images have no page size, so they are
+    scaled to A4 and positions read like a letter's."""
+    width_pt = A4_WIDTH_PT if result.width <= result.height else A4_WIDTH_PT * 1.414
+    return width_pt / result.width
+
+
+# --- a second look where a required field is missing --------------------------------
+# Tesseract's page layout analysis now and then drops a block it took for a picture: a
+# total set apart in a box, a receipt's amount column, a name in a logo. When one of
+# these fields is missing after the first reading, the page that prints it is read once
+# more as sparse text, and that reading is kept only when it fills the gap and changes
+# nothing read already (so a guess never replaces a value). One more page of OCR at
+# most, under a document's OCR budget; documents that read completely never pay for it.
+REQUIRED_FIELDS = ("total", "supplier_name", "issue_date")
+
+
+def _second_look(data: bytes, reading: Reading) -> None:
+    started = time.perf_counter()
+    classification = classify(reading)
+    before = extract_fields(reading, classification)
+    skip = NOT_FOR.get(before.doc_type, ())
+    missing = [f for f in REQUIRED_FIELDS if getattr(before, f) is None and f not in skip]
+    if not missing:
+        return
+    # The total is printed at the end, the supplier's name and the date at the top.
+    page = reading.pages[-1] if "total" in missing else reading.pages[0]
+    if page.rotation:
+        return
+    try:
+        new_page = _read_sparse(data, reading, page)
+    except ReadFailure:
+        return  # the first reading stands
+    # What the first reading says the document is holds for the second look too.
+    found = extract_fields(_with_page(reading, new_page), classification)
+    # Take from the second reading only the lines where it found what was missing: the
+    # rest of the page keeps the first reading (sparse text loses a heading's or a
+    # table's structure elsewhere).
+    bands = [
+        (box.top - (box.bottom - box.top) / 2, box.bottom + (box.bottom - box.top) / 2)
+        for f in missing
+        if getattr(found, f) is not None
+        and (box := found.positions.get(f)) is not None
+        and box.page == page.number
+    ]
+    if bands:
+        merged = _merged_page(page, new_page, bands)
+        trial = _with_page(reading, merged)
+        after = extract_fields(trial, classify(trial))
+        kept = after.doc_type == before.doc_type and all(
+            getattr(after, f) == getattr(before, f)
+            for f in PAGE_FIELDS
+            if getattr(before, f) not in (None, [])
+        )
+        if kept and any(getattr(after, f) is not None for f in missing):
+            reading.pages = trial.pages
+    reading.timings["second_look"] = _ms(started)
+
+
+def _with_page(reading: Reading, page: PageText) -> Reading:
+    pages = [page if p.number == page.number else p for p in reading.pages]
+    return reading.model_copy(update={"pages": pages})
+
+
+def _merged_page(first: PageText, second: PageText, bands: list[tuple[float, float]]) -> PageText:
+    """`first` with the words of the horizontal `bands` (top, bottom) taken from `second`."""
+
+    def inside(word: Word) -> bool:
+        middle = (word.top + word.bottom) / 2
+        return any(top <= middle <= bottom for top, bottom in bands)
+
+    words = [w for w in first.words if not inside(w)] + [w for w in second.words if inside(w)]
+    return _page_from_words(
+        first.number,
+        first.width,
+        first.height,
+        words,
+        TextSource.OCR,
+        rotation=first.rotation,
+        ocr_confidence=first.ocr_confidence,
+    )
+
+
+def _read_sparse(data: bytes, reading: Reading, page: PageText) -> PageText:
+    """`page` OCR'd again as sparse text."""
+    budget = _ocr_budget()
+    index = page.number - 1
+    job: ocr.OcrInput
+    if reading.media_type is MediaType.PDF:
+        with spooled(data) as path:
+            jpeg, image, dpi, pt_per_px = parse_pool().call(
+                scan_or_render,
+                path,
+                index,
+                page.width,
+                OCR_DPI,
+                timeout=get_settings().parse_timeout_s,
+                budget=budget,
+            )
+        job = ocr.OcrInput(image=image, jpeg=jpeg, dpi=dpi, try_qr=False, budget=budget)
+    else:
+        frame = next(f for i, (f, _dpi) in enumerate(images.frames(data)) if i == index)
+        photo = reading.media_type in (MediaType.JPEG, MediaType.HEIC)
+        job = ocr.OcrInput(
+            image=images.limit_size(frame), dpi=300, try_qr=False, photo=photo, budget=budget
+        )
+        pt_per_px = 0.0
+    job.psm = ocr.SPARSE_TEXT
+    result = ocr.submit(job).result()
+    return _page_from_ocr(page.number, result, pt_per_px or _image_scale(result))
 
 
 def _read_xml(data: bytes, reading: Reading) -> None:

@@ -15,7 +15,8 @@ class DecodedQr:
 
 def _decode(image: Image.Image) -> list[DecodedQr]:
     found = []
-    for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+    formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    for result in zxingcpp.read_barcodes(image, formats=formats):
         if not result.valid or not result.text.startswith("SPC"):
             continue
         pos = result.position

@@ -92,7 +92,7 @@ def detect_parts(reading: Reading) -> list[tuple[int, int]]:
             new = False  # the same invoice number: the same document
         elif k.page_of is not None:
             new = k.page_of[0] == 1
-        elif keys[i - 1].page_of is not None and keys[i - 1].page_of[0] == keys[i - 1].page_of[1]:
+        elif (before := keys[i - 1].page_of) is not None and before[0] == before[1]:
             new = k.title is not None or k.has_header
         elif k.title is not None or k.has_header:
             different_party = (

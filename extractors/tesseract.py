@@ -9,6 +9,7 @@ memory limit: a page that hangs or crashes libtesseract kills that worker, not t
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from domain.enums import ReadErrorKind
 from extractors.errors import ReadFailure
@@ -48,7 +49,7 @@ def version() -> str:
 
 
 @cache
-def _api(lang: str) -> "object":
+def _api(lang: str) -> Any:  # tesserocr.PyTessBaseAPI (the module has no type hints)
     import tesserocr
 
     return tesserocr.PyTessBaseAPI(path=tessdata(), lang=lang)

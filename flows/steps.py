@@ -64,7 +64,7 @@ from storage.tasks import create_task
 log = logging.getLogger("fiduflow.steps")
 
 # Bump when reading changes in a way that should not reuse cached readings.
-READER_VERSION = "2"  # 2: e-invoices read by our own parser (every flavour)
+READER_VERSION = "3"  # 3: the readers of issue 14 (layouts from everywhere, OCR levelled)
 TRANSIENT = (
     ObjectStoreUnavailable,
     DatabaseUnavailable,

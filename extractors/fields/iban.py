@@ -48,7 +48,7 @@ def is_qr_iban(iban: str) -> bool:
 
 def _candidates(text: str, start: int, country: str) -> str:
     """Collect up to 34 IBAN characters after the country code, allowing single spaces."""
-    out = []
+    out: list[str] = []
     pos = start
     while len("".join(out)) < 32:
         m = _CHUNK.match(text, pos)

@@ -538,12 +538,12 @@ def _candidates(
         for line in lines[:6]:
             if AMOUNT_RE.search(line.text):
                 break
-            first = segments(line)[0]
-            if seg_key(first) in exclude:
+            top = segments(line)[0]
+            if seg_key(top) in exclude:
                 continue
-            name = name_in(first.text, seg_conf(first))
+            name = name_in(top.text, seg_conf(top))
             if name:
-                add(name, "receipt_top", first)
+                add(name, "receipt_top", top)
                 break
     return found
 

@@ -408,5 +408,5 @@ def id_label_at(folded: str) -> int | None:
             continue
         if sum(ch.isdigit() for ch in rest) >= 6:
             return m.start()
-    m = _REGISTER_WORDS_RE.search(folded)
-    return m.start() if m else None
+    register = _REGISTER_WORDS_RE.search(folded)
+    return register.start() if register else None

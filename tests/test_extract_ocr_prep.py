@@ -1,0 +1,198 @@
+"""Pages made easier to read before and during OCR: a skewed page is levelled (the angle
+found from its lines of text), a page of tiny letters is read again enlarged. The
+geometry tests are pure Pillow; those marked `ocr` read small pages (about a second)."""
+
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from extractors import ocr, read
+from extractors.images import MIN_SKEW, deskew, skew_angle
+from tests.extract_helpers import image_pdf, small_page_image
+
+LINES = [
+    "Beispiel Druck GmbH",
+    "Rechnung Nr. 70412 vom 03.02.2025",
+    "Kundennummer 5521",
+    "Druckarbeiten Flyer A5 1200 Stk",
+    "Total CHF 2'345.60",
+]
+
+
+def turned(image: Image.Image, angle: float) -> Image.Image:
+    """The page as a scanner feeds it in askew: turned about its centre, white corners."""
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor="white")
+
+
+@pytest.mark.parametrize("angle", [2.0, -3.5, 1.2, -0.8, 4.6])
+def test_skew_angle_recovers_a_known_turn(angle: float) -> None:
+    page = small_page_image(LINES, dpi=200)
+    assert skew_angle(turned(page, angle)) == pytest.approx(-angle, abs=0.2)
+
+
+def test_a_level_page_is_left_as_it_is() -> None:
+    assert abs(skew_angle(small_page_image(LINES, dpi=200))) < MIN_SKEW
+
+
+def test_a_blank_or_tiny_page_has_no_skew() -> None:
+    assert skew_angle(Image.new("L", (800, 600), 255)) == 0.0
+    assert skew_angle(Image.new("L", (12, 12), 0)) == 0.0
+
+
+def test_deskew_levels_the_page_and_keeps_its_size() -> None:
+    page = turned(small_page_image(LINES, dpi=200).convert("RGB"), 3.0)
+    level = deskew(page, skew_angle(page))
+    assert level.size == page.size
+    assert level.mode == "L"
+    assert abs(skew_angle(level)) < 0.3
+    # Paper stays paper: the corners the turn brought in are white, not black.
+    assert level.getpixel((0, 0)) == 255
+
+
+def _word(height: float, conf: float = 90.0) -> ocr.OcrWord:
+    return ("Wort", 10.0, 100.0, 60.0, 100.0 + height, conf)
+
+
+def test_small_text_is_enlarged_towards_the_target_height() -> None:
+    small = [_word(8.0)] * 20
+    assert ocr._enlargement(small, (1000, 700)) == pytest.approx(ocr.TARGET_TEXT_PX / 8.0)
+    # Text of a 200 dpi scan is left alone; so is a page with too few words to tell.
+    assert ocr._enlargement([_word(20.0)] * 20, (1654, 2339)) == 1.0
+    assert ocr._enlargement([_word(8.0)] * 3, (1200, 900)) == 1.0
+    # Unsure words (noise) do not count as text.
+    assert ocr._enlargement([_word(8.0, conf=20.0)] * 20, (1200, 900)) == 1.0
+
+
+def test_enlargement_stays_within_its_pixel_bound() -> None:
+    factor = ocr._enlargement([_word(6.0)] * 20, (2480, 3508))
+    assert factor < ocr.TARGET_TEXT_PX / 6.0
+    assert 2480 * 3508 * factor**2 <= ocr.MAX_ENLARGED_PIXELS * 1.001
+
+
+@pytest.fixture
+def memory_cache():
+    ocr.configure(cache_dir=None)
+    yield
+    ocr.configure(cache_dir=None)
+
+
+@pytest.mark.ocr
+def test_skewed_scan_is_read_level(memory_cache, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Watch what tesseract is given (the real reading still runs).
+    given: list[float] = []
+    tesseract_words = ocr._tesseract_words
+
+    def watched(workers: Any, path: str, *args: Any, **kwargs: Any) -> list[ocr.OcrWord]:
+        with Image.open(path) as image:
+            given.append(skew_angle(image))
+        return tesseract_words(workers, path, *args, **kwargs)
+
+    monkeypatch.setattr(ocr, "_tesseract_words", watched)
+    reading = read(image_pdf(turned(small_page_image(LINES, dpi=200), 3.0)))
+    assert reading.error is None
+    assert given and all(abs(angle) < 0.3 for angle in given), given
+    lines = reading.text.splitlines()
+    assert any("Total" in line and "2'345.60" in line for line in lines), reading.text
+    assert any("Rechnung" in line and "70412" in line for line in lines), reading.text
+
+
+@pytest.mark.ocr
+def test_tiny_letters_are_read_again_enlarged(memory_cache) -> None:
+    # A page shrunk into a small, compressed picture: letters some 7 px tall. Read as it
+    # is, tesseract makes "18213" of the number and loses the total's separator.
+    page = small_page_image(dpi=300)
+    shrunk = page.resize((round(page.width / 6), round(page.height / 6)), Image.Resampling.BOX)
+    compressed = io.BytesIO()
+    shrunk.save(compressed, "JPEG", quality=30)
+    png = io.BytesIO()
+    Image.open(compressed).save(png, "PNG")
+    reading = read(png.getvalue(), "small.png")
+    assert reading.error is None
+    assert "48213" in reading.text
+    assert "1'081.00" in reading.text
+    # Positions stay those of the picture as delivered, not of the enlarged copy.
+    words = reading.pages[0].words
+    assert max(w.x1 for w in words) <= reading.pages[0].width + 1
+
+
+# --- the second look: a page read again as sparse text where a required field is missing
+
+
+def _invoice_rows(total: bool, number: str = "70412") -> list:
+    rows = [
+        (60.0, [(60.0, "Beispiel Druck GmbH")]),
+        (75.0, [(60.0, "Bahnhofstrasse 12, 8001 Zürich")]),
+        (160.0, [(60.0, "Rechnung Nr. " + number)]),
+        (175.0, [(60.0, "Datum: 03.02.2025")]),
+        (300.0, [(60.0, "Druckarbeiten Flyer A5"), (420.0, "2'170.00")]),
+    ]
+    if total:
+        rows.append((330.0, [(60.0, "Total CHF"), (420.0, "2'170.00")]))
+    return rows
+
+
+def _looked(monkeypatch: pytest.MonkeyPatch, first: list, second: list | None) -> tuple:
+    """The first reading after `_second_look`, and how often the page was read again.
+    The sparse OCR is stood in for by the page `second` (what tesseract's sparse mode
+    would have found): what is under test is which reading is kept."""
+    from extractors import pipeline
+    from tests.extract_helpers import page_reading
+
+    reading = page_reading(first, conf=90.0)
+    calls = []
+
+    def sparse(data: bytes, reading_: Any, page: Any) -> Any:
+        calls.append(page.number)
+        if second is None:
+            raise pipeline.ReadFailure(pipeline.ReadErrorKind.TIMEOUT, "budget spent")
+        return page_reading(second, conf=90.0).pages[0]
+
+    monkeypatch.setattr(pipeline, "_read_sparse", sparse)
+    before = reading.text
+    pipeline._second_look(b"", reading)
+    return reading, before, calls
+
+
+def test_complete_page_gets_no_second_look(monkeypatch: pytest.MonkeyPatch) -> None:
+    reading, before, calls = _looked(monkeypatch, _invoice_rows(total=True), None)
+    assert calls == []
+    assert reading.text == before
+
+
+def test_second_look_that_finds_the_missing_total_is_kept(monkeypatch) -> None:
+    reading, _before, calls = _looked(
+        monkeypatch, _invoice_rows(total=False), _invoice_rows(total=True)
+    )
+    assert calls == [1]
+    assert "Total CHF" in reading.text
+    assert "second_look" in reading.timings
+
+
+def test_second_look_takes_only_the_lines_of_the_missing_field(monkeypatch) -> None:
+    # Sparse text found the total but read the invoice number otherwise: only the total's
+    # line is taken, the number stays as first read.
+    reading, _before, calls = _looked(
+        monkeypatch, _invoice_rows(total=False), _invoice_rows(total=True, number="70418")
+    )
+    assert calls == [1]
+    assert "Total CHF" in reading.text
+    assert "70412" in reading.text and "70418" not in reading.text
+
+
+def test_second_look_that_changes_a_value_read_already_is_dropped(monkeypatch) -> None:
+    # The line where sparse text found the total also holds the invoice number, read
+    # otherwise: taking it would replace a value already read, so the first reading stands.
+    first = _invoice_rows(total=False)
+    second = [row for row in _invoice_rows(total=False) if row[0] != 160.0]
+    second.append((160.0, [(60.0, "Rechnung Nr. 70418"), (300.0, "Total CHF 2'170.00")]))
+    reading, before, calls = _looked(monkeypatch, first, second)
+    assert calls == [1]
+    assert reading.text == before
+
+
+def test_second_look_that_fails_leaves_the_first_reading(monkeypatch) -> None:
+    reading, before, calls = _looked(monkeypatch, _invoice_rows(total=False), None)
+    assert calls == [1]
+    assert reading.text == before
