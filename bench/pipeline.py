@@ -779,6 +779,9 @@ def main() -> int:
     with running_stack(args, firm) as stack:
         ledger = Ledger(stack.database_url)
         serve_pid = stack.processes["serve"].pid
+        # `fiduflow serve` is a small supervisor; the serving process is its child.
+        serving = [c for c in _children(serve_pid) if "flows.cli serve" in cmdline(c)]
+        serve_pid = serving[0] if serving else serve_pid
         roots = {
             "fiduflow serve": serve_pid,
             "prefect server": stack.processes["prefect-server"].pid,

@@ -11,8 +11,9 @@ import logging
 import re
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 # IBANs: country, check digits, 11–30 more characters, printed with or without spaces.
 # Bounded by "no letter or digit" rather than \b, which an underscore defeats: file names
@@ -72,6 +73,25 @@ def run_filename(name: str, limit: int = RUN_NAME_FILENAME_CHARS) -> str:
     stem, dot, ext = text.rpartition(".")
     suffix = f"{dot}{ext}" if dot and stem and len(ext) <= 10 else ""
     return text[: limit - len(suffix) - 1].rstrip() + "…" + suffix
+
+
+def run_name_of(prefix: str, *parameters: str) -> Callable[[], str]:
+    """A `flow_run_name` for a run that a schedule, the UI or `prefect deployment run`
+    starts (Prefect would name it at random, "lean-macaw"): `prefix` and the values of the
+    `parameters` given (`close-C01-2026-01`), else when it was due, Europe/Zurich time
+    (`outbox-2026-12-06-0617`)."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        given = [str(flow_run.parameters.get(p)) for p in parameters if flow_run.parameters.get(p)]
+        if given:
+            return "-".join([prefix, *given])
+        due = flow_run.scheduled_start_time
+        zurich = ZoneInfo("Europe/Zurich")
+        return f"{prefix}-{due.astimezone(zurich):%Y-%m-%d-%H%M}" if due else prefix
+
+    return name
 
 
 def short_reason(text: str | None) -> str:
@@ -149,6 +169,59 @@ def outcome_label(outcome: Any) -> str:
     if state == "received":
         return "retry later"
     return state
+
+
+def outcome_tag(outcome: Any) -> str:
+    """One word for what became of a document, for the `outcome:` tag of its run (the UI
+    filters runs by tag): booked, task, unreadable, split, routed, duplicate, rejected,
+    failed, retry (not finished, tried again later), skipped."""
+    if outcome.skipped:
+        return "skipped"
+    state = outcome.state.value
+    if state == "received":
+        return "retry"
+    if state != "routed":
+        return state
+    if outcome.rule == "unreadable":
+        return "unreadable"
+    if outcome.children:
+        return "split"
+    if outcome.booking_status == "posted" and not outcome.task_ids:
+        return "booked"
+    return "task" if outcome.task_ids else "routed"
+
+
+def outcome_message(outcome: Any) -> str:
+    """What became of a document, for the state message of its run: ids and kinds, and a
+    redacted reason when it was not read or not finished — never what is in it."""
+    kind = outcome_tag(outcome)
+    tasks = f"task {', '.join(outcome.task_kinds)}" if outcome.task_kinds else ""
+    bookings = ", ".join(f"#{i}" for i in outcome.booking_ids)
+    if kind == "skipped":
+        return "skipped: final already, or another worker holds it"
+    if kind == "retry":
+        return f"not finished, tried again later: {short_reason(outcome.error)}"
+    if kind == "failed":
+        return "; ".join(
+            part
+            for part in (
+                f"failed: {short_reason(outcome.error)}",
+                tasks,
+                f"`fiduflow reread {outcome.document_id}` reads it again",
+            )
+            if part
+        )
+    if kind == "unreadable":
+        why = outcome.reasons[-1] if outcome.reasons else outcome.error
+        return f"unreadable: {short_reason(why)}; {tasks or 'a task for a person'}"
+    if kind == "split":
+        return f"split into documents {_ids(outcome.children)}"
+    if kind == "booked":
+        return f"booked: booking {bookings} posted"
+    if kind == "task":
+        draft = f"; booking {bookings} {outcome.booking_status}" if bookings else ""
+        return f"routed: {tasks}{draft}"
+    return kind
 
 
 def inbox_summary(outcomes: Iterable[Any]) -> list[dict[str, str]]:

@@ -60,19 +60,49 @@ def _runtime():  # type: ignore[no-untyped-def]
     return get_runtime()
 
 
+def _use_data(*, create: bool = False) -> None:
+    """Say which data this command uses (one line on stderr) and, unless it may make a new
+    data folder (`setup`; `serve` has its own), refuse to work on one that does not exist:
+    run from the wrong folder, a command would otherwise make an empty database."""
+    from domain.settings import get_settings
+    from flows.runtime import data_summary, installed_runtime, missing_data
+
+    runtime = installed_runtime()
+    settings = runtime.settings if runtime is not None else get_settings()
+    console.print(f"[dim]{data_summary(settings)}[/dim]", soft_wrap=True)
+    if create or runtime is not None:
+        return
+    problem = missing_data(settings)
+    if problem:
+        fail(
+            f"{problem}. Run this where fiduflow keeps its data, or set FIDUFLOW_DATA_DIR "
+            "to that folder; `fiduflow setup load FILE` (or `fiduflow serve`) makes a new one."
+        )
+
+
 # --- setup -------------------------------------------------------------------------
 
 
 @setup_app.command("load")
 def setup_load(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--if-empty",
+            help="Load only into a database without clients yet (how ./run loads its demo): "
+            "never over what people have set up since.",
+        ),
+    ] = False,
 ) -> None:
     """Load master data from a YAML or JSON file (idempotent upsert)."""
     import yaml
     from pydantic import ValidationError
 
     from domain.masterdata import MasterData
-    from storage.masterdata import load_master_data
+    from storage.masterdata import list_clients, load_master_data
+
+    _use_data(create=True)
 
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -89,9 +119,17 @@ def setup_load(
         fail(f"{file} does not describe master data:\n{problems}")
     try:
         with _runtime().db.session() as session:
-            summary = load_master_data(session, data)
+            clients = len(list_clients(session)) if if_empty else 0
+            if not clients:
+                summary = load_master_data(session, data)
     except ValueError as exc:
         fail(str(exc))
+    if clients:
+        out.print(
+            f"{file}: not loaded, the database has {clients} client(s) already (--if-empty "
+            f"loads only into a new one; `fiduflow setup load {file}` loads it over them)"
+        )
+        return
     out.print(
         f"loaded {summary['clients']} clients, {summary['users']} users, "
         f"{summary['suppliers']} suppliers, {summary['staff']} staff for {data.fiduciary.name}"
@@ -113,7 +151,13 @@ def extract(
 ) -> None:
     """Read one file and print what was found in it."""
     import extractors
+    from domain.settings import get_settings
 
+    if not get_settings().data_dir.is_dir():
+        # OCR results are cached in the data folder; this command does not make one.
+        from extractors import ocr
+
+        ocr.configure(cache_dir=None)
     extraction = extractors.extract(file.read_bytes(), file.name)
     data = extraction.public_json()
     if as_json:
@@ -172,6 +216,7 @@ def process(
     """Take files in through the intake and process them to the end."""
     from flows import prefect_env
 
+    _use_data()
     api_url = prefect_env.configure()
     from ingest.intake import IntakeRefused, StorageUnavailable, Submission, intake
     from storage.masterdata import get_client
@@ -322,6 +367,7 @@ def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from flows import prefect_env
     from flows.status import collect_status
 
+    _use_data()
     api_url = prefect_env.configure()
     data = collect_status(_runtime(), api_url)
     if as_json:
@@ -379,6 +425,7 @@ def check(
     """
     from storage.integrity import check_store
 
+    _use_data()
     runtime = _runtime()
     with runtime.db.session() as session:
         report = check_store(session, runtime.store, verify=verify)
@@ -417,6 +464,7 @@ def reread(
 
     from storage.documents import RereadRefused, reread_document
 
+    _use_data()
     who = by or getpass.getuser() or "staff"
     try:
         with _runtime().db.session() as session:
@@ -470,6 +518,7 @@ def policy_set(
     from domain.policy import PolicyError
     from storage.masterdata import get_client, set_policy
 
+    _use_data()
     with _runtime().db.session() as session:
         found = get_client(session, client)
         if found is None:
@@ -490,6 +539,7 @@ def policy_show(client: str) -> None:
     """Who is responsible for what, per phase."""
     from storage.masterdata import get_client
 
+    _use_data()
     with _runtime().db.session() as session:
         found = get_client(session, client)
     if found is None:
@@ -519,6 +569,7 @@ def rules_list(
     from domain.money import to_money
     from storage.posting_rules import UnknownClient, posting_rules
 
+    _use_data()
     try:
         with _runtime().db.session() as session:
             rules = posting_rules(session, client)
@@ -568,6 +619,7 @@ def rules_set(
     from domain.masterdata import InvalidPostingRules, posting_rules_from
     from storage.posting_rules import UnknownClient, set_posting_rules
 
+    _use_data()
     try:
         rules = posting_rules_from(yaml.safe_load(file.read_text(encoding="utf-8")))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -599,6 +651,7 @@ def users_list() -> None:
     """Every user, staff first, with access and whether (and by whom) they are disabled."""
     from storage.accounts import list_accounts
 
+    _use_data()
     with _runtime().db.session() as session:
         accounts = list_accounts(session)
     table = Table()
@@ -615,6 +668,7 @@ def users_disable(username: str) -> None:
     """Disable USERNAME: API token, password and web sessions stop working at once."""
     from storage.accounts import UnknownUser, disable_user
 
+    _use_data()
     try:
         with _runtime().db.session() as session:
             changed = disable_user(session, username, by=_operator())
@@ -628,6 +682,7 @@ def users_enable(username: str) -> None:
     """Enable USERNAME again (their old sessions stay ended; they log in anew)."""
     from storage.accounts import UnknownUser, enable_user
 
+    _use_data()
     try:
         with _runtime().db.session() as session:
             changed = enable_user(session, username)
@@ -641,7 +696,12 @@ def users_enable(username: str) -> None:
 
 @app.command()
 def serve() -> None:
-    """SMTP + HTTP intake and the Prefect deployments, in one process (embedded default)."""
+    """SMTP + HTTP intake and the Prefect deployments (embedded default). One per data
+    folder; Ctrl-C stops it and everything it started."""
+    from flows import supervisor
+
+    if not supervisor.supervised():
+        raise typer.Exit(supervisor.run())
     from flows.serve import serve_all
 
     serve_all()
@@ -656,6 +716,7 @@ def _intake_dispatcher():  # type: ignore[no-untyped-def]
     from flows import prefect_env
     from flows.dispatch import make_dispatcher
 
+    _use_data()
     api_url = prefect_env.configure()
     runtime = _runtime()
     return runtime, make_dispatcher(runtime.settings, server_reachable=api_url is not None)
@@ -724,6 +785,7 @@ def worker(
 
     from flows import prefect_env
 
+    _use_data()
     if prefect_env.configure() is None:
         fail("no Prefect server: set PREFECT_API_URL (e.g. http://prefect:4200/api)")
     settings = _runtime().settings

@@ -29,26 +29,16 @@ from zoneinfo import ZoneInfo
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import (
-    Activity,
-    BookingStatus,
-    DocType,
-    DocumentState,
-    Party,
-    Phase,
-    TaskKind,
-    TaskStatus,
-)
+from domain.enums import Activity, DocType, Party, Phase, TaskKind, TaskStatus
 from domain.policy import activity_for
 from domain.records import Client, TaskDraft
-from flows.artifacts import artifact_key
+from flows.artifacts import artifact_key, run_name_of
 from flows.pipeline import run_logger
 from flows.runtime import get_runtime
+from storage import period_close
 from storage.masterdata import get_client, list_clients
-from storage.tables import BookingRow, DocumentRow, TaskRow
 from storage.tasks import create_task, mark_done
 
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -152,51 +142,15 @@ def find_blockers(session: Session, client: Client, period: Period) -> list[Find
         if booking is not None:
             finding.booking_ids.append(booking)
 
-    unprocessed = session.execute(
-        select(DocumentRow.id, DocumentRow.doc_type)
-        .where(
-            DocumentRow.client_id == client.id,
-            DocumentRow.received_at < end,
-            DocumentRow.state.in_(
-                [
-                    DocumentState.RECEIVED.value,
-                    DocumentState.PROCESSING.value,
-                    DocumentState.FAILED.value,
-                ]
-            ),
-        )
-        .order_by(DocumentRow.id)
-    )
-    for document_id, doc_type in unprocessed:
+    for document_id, doc_type in period_close.unprocessed_documents(session, client.id, end):
         add("unprocessed", _doc_activity(doc_type), document=document_id)
 
-    open_tasks = session.execute(
-        select(TaskRow.id, TaskRow.kind, DocumentRow.doc_type)
-        .outerjoin(DocumentRow, DocumentRow.id == TaskRow.document_id)
-        .where(
-            TaskRow.client_id == client.id,
-            TaskRow.status == TaskStatus.OPEN.value,
-            TaskRow.created_at < end,
-            TaskRow.kind != TaskKind.PERIOD_CLOSE.value,
-        )
-        .order_by(TaskRow.id)
-    )
-    for task_id, kind, doc_type in open_tasks:
+    for task_id, kind, doc_type in period_close.open_tasks_created_before(session, client.id, end):
         activity = _TASK_ACTIVITY.get(kind) or _doc_activity(doc_type)
         item = "duplicates" if kind == TaskKind.SUSPECTED_DUPLICATE.value else "open_tasks"
         add(item, activity, task=task_id)
 
-    drafts = session.execute(
-        select(BookingRow.id, DocumentRow.doc_type)
-        .outerjoin(DocumentRow, DocumentRow.id == BookingRow.document_id)
-        .where(
-            BookingRow.client_id == client.id,
-            BookingRow.status == BookingStatus.DRAFT.value,
-            BookingRow.date <= period.last,
-        )
-        .order_by(BookingRow.id)
-    )
-    for booking_id, doc_type in drafts:
+    for booking_id, doc_type in period_close.drafts_dated_until(session, client.id, period.last):
         add("drafts", _doc_activity(doc_type), booking=booking_id)
 
     order = list(ITEMS)
@@ -255,13 +209,7 @@ def close_client(session: Session, client: Client, period: Period) -> ClientChec
             row.reason = _reason(period, finding)
         checklist.task_ids[f"{finding.item}:{finding.party.value}"] = row.id
     # Items cleared since the last run: their open close tasks are done.
-    for row in session.scalars(
-        select(TaskRow).where(
-            TaskRow.client_id == client.id,
-            TaskRow.dedupe_key.like(prefix + "%"),
-            TaskRow.status == TaskStatus.OPEN.value,
-        )
-    ):
+    for row in period_close.open_close_tasks(session, client.id, prefix):
         if row.dedupe_key not in wanted:
             mark_done(session, row, "fiduflow")
             checklist.completed.append(row.id)
@@ -313,7 +261,7 @@ def _join(ids: list[int], limit: int = 25) -> str:
     return shown + (f", … ({len(ids) - limit} more)" if len(ids) > limit else "")
 
 
-@flow(name="close-period")
+@flow(name="close-period", flow_run_name=run_name_of("close", "client", "period"))
 async def close_period(
     client: str | None = None, period: str | None = None
 ) -> list[ClientChecklist]:

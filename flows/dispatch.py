@@ -94,6 +94,12 @@ class InProcessRuns:
             return
         self._pool.submit(self._execute, flow_run, document_id)
 
+    def close(self) -> None:
+        """Wait for the runs in flight (serve is stopping, intake has stopped): they finish
+        while Prefect's server and this process's Prefect clients are still there. Left to
+        the interpreter's exit, they would outlive both and fail noisily."""
+        self._pool.shutdown(wait=True)
+
     def _create(self, document_id: int):  # type: ignore[no-untyped-def]
         from prefect.client.orchestration import get_client
         from prefect.states import Pending, StateType
@@ -148,8 +154,8 @@ def inline_dispatcher(workers: int = 2) -> Callable[[int], None]:
         from flows.process_document import process_document
 
         def job() -> None:
-            try:
-                asyncio.run(process_document(document_id))
+            try:  # the run's state says what became of the document, failed or not
+                asyncio.run(process_document(document_id, return_state=True))
             except Exception:
                 log.exception("in-process run for document %s failed", document_id)
 
@@ -190,13 +196,23 @@ class HybridDispatcher:
             self.backlog.release(document_id)
             self.backlog.offer(document_id)
 
+    def close(self) -> None:
+        """Wait for the document runs in flight (`InProcessRuns.close`)."""
+        close = getattr(self.start_run, "close", None)
+        if close is not None:
+            close()
+
 
 def make_dispatcher(
     settings: Settings, *, server_reachable: bool, backlog: "Backlog | None" = None
 ) -> Callable[[int], None] | None:
     """The callable intake hands each new document to. `backlog`: the batch worker's
     (only `fiduflow serve` has one); without it `hybrid` and `batch` act as `auto`."""
-    mode = DispatchMode(settings.dispatch)
+    try:
+        mode = DispatchMode(settings.dispatch)
+    except ValueError:
+        choices = ", ".join(m.value for m in DispatchMode)
+        raise ValueError(f"FIDUFLOW_DISPATCH={settings.dispatch!r}; one of {choices}") from None
     if backlog is not None:
         if mode in (DispatchMode.AUTO, DispatchMode.HYBRID):
             runs = InProcessRuns(settings.document_runs, on_done=backlog.release)

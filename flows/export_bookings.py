@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from domain.csv_cells import SafeCsvWriter
 from domain.records import BookingView
+from flows.artifacts import run_name_of
 from flows.runtime import get_runtime
 from storage.bookings import booking_view, lock_export_watermark, posted_since
 from storage.masterdata import get_client, list_clients
@@ -195,7 +196,7 @@ def run_export(client_id: str | None = None) -> list[ExportResult]:
     return results
 
 
-@flow(name="export-bookings")
+@flow(name="export-bookings", flow_run_name=run_name_of("export", "client_id"))
 async def export_bookings(client_id: str | None = None) -> list[ExportResult]:
     """Write each client's bookings posted since its last export (or one client's) as
     CSV and JSON Lines into the object store; a client with nothing new gets no files."""

@@ -41,27 +41,20 @@ from zoneinfo import ZoneInfo
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from domain.enums import ClientMode, MailKind, OutboxState, Party, TaskStatus
+from domain.enums import MailKind, OutboxState
 from domain.mails import TaskLine, compose_digest, pick_language
 from domain.settings import Settings
+from flows.artifacts import run_name_of
 from flows.pipeline import run_logger
 from flows.runtime import get_runtime
 from storage import outbox
 from storage.db import Database
-from storage.masterdata import user_by_username
+from storage.masterdata import first_inbound_address, online_users_with_email, user_by_username
 from storage.scope import Scope
-from storage.tables import (
-    ClientRow,
-    Fiduciary,
-    InboundAddress,
-    OutboxMail,
-    TaskRow,
-    UserRow,
-    utcnow,
-)
+from storage.tables import Fiduciary, OutboxMail, utcnow
+from storage.tasks import open_client_tasks_for
 
 log = logging.getLogger("fiduflow.notify")
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -206,12 +199,7 @@ def sender_of(settings: Settings, session: Session) -> str:
 def reply_to_of(session: Session, mail: OutboxMail) -> str | None:
     if mail.kind not in REPLY_TO_INBOUND or mail.client_id is None:
         return None
-    return session.scalar(
-        select(InboundAddress.address)
-        .where(InboundAddress.client_id == mail.client_id)
-        .order_by(InboundAddress.address)
-        .limit(1)
-    )
+    return first_inbound_address(session, mail.client_id)
 
 
 def build_message(mail: OutboxMail, sender: str, reply_to: str | None) -> EmailMessage:
@@ -405,17 +393,7 @@ def queue_digests(session: Session, settings: Settings, today: date) -> DigestRe
     report = DigestReport(today=today)
     firm = session.get(Fiduciary, 1)
     firm_name = firm.name if firm else "fiduflow"
-    users = session.execute(
-        select(UserRow, ClientRow)
-        .join(ClientRow, ClientRow.id == UserRow.client_id)
-        .where(
-            ClientRow.mode == ClientMode.ONLINE.value,
-            UserRow.email.is_not(None),
-            UserRow.disabled_at.is_(None),
-        )
-        .order_by(UserRow.client_id, UserRow.username)
-    ).all()
-    for row, client in users:
+    for row, client in online_users_with_email(session):
         user = user_by_username(session, row.username)
         if user is None or not row.email:
             continue
@@ -423,7 +401,7 @@ def queue_digests(session: Session, settings: Settings, today: date) -> DigestRe
         if not tasks:
             continue
         key = digest_key(row.username, today)
-        if session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == key)):
+        if outbox.is_queued(session, key):
             report.already.append(row.username)
             continue
         subject, body = compose_digest(
@@ -451,16 +429,9 @@ def queue_digests(session: Session, settings: Settings, today: date) -> DigestRe
 def open_tasks_for(session: Session, scope: Scope, username: str) -> list[TaskLine]:
     """The client's open tasks waiting for this user: the client's side of the work
     (not the fiduciary's), not addressed to someone else, and within the user's scope."""
-    statement = scope.tasks(
-        select(TaskRow).where(
-            TaskRow.status == TaskStatus.OPEN.value,
-            TaskRow.assignee == Party.CLIENT.value,
-            or_(TaskRow.assignee_user.is_(None), TaskRow.assignee_user == username),
-        )
-    ).order_by(TaskRow.id)
     return [
         TaskLine(task_id=t.id, kind=t.kind, reason=t.reason, due_date=t.due_date)
-        for t in session.scalars(statement)
+        for t in open_client_tasks_for(session, scope, username)
     ]
 
 
@@ -480,7 +451,7 @@ def digest_markdown(report: DigestReport, sent: OutboxReport) -> str:
 # --- the flows ------------------------------------------------------------------------
 
 
-@flow(name="send-outbox")
+@flow(name="send-outbox", flow_run_name=run_name_of("outbox"))
 async def send_outbox_flow(limit: int = SEND_LIMIT) -> OutboxReport:
     """Hand queued mails to the relay (every minute); see flows/notify.py."""
     runtime = get_runtime()
@@ -494,7 +465,7 @@ async def send_outbox_flow(limit: int = SEND_LIMIT) -> OutboxReport:
     return report
 
 
-@flow(name="send-digests")
+@flow(name="send-digests", flow_run_name=run_name_of("digests", "today"))
 async def send_digests(today: date | None = None) -> DigestReport:
     """Queue each online client user's daily list of open tasks and send it. `today`
     defaults to today in Europe/Zurich; a second run on the same day sends nothing new."""

@@ -27,16 +27,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
-
-from domain.enums import Channel, DocumentClass, DocumentState, PaymentMethod
+from domain.enums import Channel, DocumentClass, PaymentMethod
 from domain.records import DocumentOrigin
 from extractors.reading import Classification, Reading
 from flows import splitting, steps
 from flows.artifacts import install_log_redaction, redact_filename
 from flows.runtime import get_runtime
 from storage import documents as documents_repo
-from storage.tables import DocumentRow, utcnow
+from storage.tables import DocumentRow
 
 log = logging.getLogger("fiduflow.pipeline")
 install_log_redaction()
@@ -120,16 +118,7 @@ class LeaseKeeper:
 
 def renew_leases(owner: str, lease: timedelta) -> int:
     with get_runtime().db.session() as session:
-        result = session.execute(
-            update(DocumentRow)
-            .where(
-                DocumentRow.lease_owner == owner,
-                DocumentRow.state == DocumentState.PROCESSING.value,
-            )
-            .values(lease_until=utcnow() + lease)
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount
+        return documents_repo.renew_leases(session, owner, lease)
 
 
 _keepers: dict[str, LeaseKeeper] = {}
@@ -368,13 +357,19 @@ def _cached(sha256: str) -> bool:
 
 def tag_document_run(doc_type: str, attempts: int = 3) -> None:
     """Add `type:<doc type>` to a `process-document` run's tags (client and channel came
-    from intake). Best effort: a tag is never worth failing a document for."""
+    from intake; `outcome:` follows at its end). Best effort: a tag is never worth failing a
+    document for."""
+    tag_run(f"type:{doc_type}", attempts)
+
+
+def tag_run(tag: str, attempts: int = 3) -> None:
+    """Add `tag` to the tags of the `process-document` run this is called in (nothing
+    elsewhere); best effort."""
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
     if context is None or context.flow_run is None or context.flow.name != "process-document":
         return
-    tag = f"type:{doc_type}"
     for attempt in range(1, attempts + 1):
         try:
             _add_run_tag(context.flow_run.id, tag)

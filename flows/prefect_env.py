@@ -34,6 +34,12 @@ def auth_file() -> Path:
     return prefect_home() / "api-auth"
 
 
+def server_pid_file() -> Path:
+    """The pid of the local server `fiduflow serve` started (flows/supervisor.py stops one
+    that an earlier serve left running)."""
+    return prefect_home() / "server.pid"
+
+
 # `fiduflow serve`'s own Prefect server: reachable from this machine only.
 LOCAL_SERVER_HOST = "127.0.0.1"
 
@@ -131,12 +137,15 @@ def healthy(api_url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def configure() -> str | None:
-    """Set PREFECT_HOME (and PREFECT_API_URL when a local server runs); return the URL."""
+def configure(*, use_recorded: bool = True) -> str | None:
+    """Set PREFECT_HOME (and PREFECT_API_URL when a local server runs); return the URL.
+
+    `use_recorded=False` (`fiduflow serve`, which starts its own): only an explicit
+    PREFECT_API_URL, never the server an earlier serve recorded."""
     os.environ.setdefault("PREFECT_HOME", str(prefect_home()))
     # An ephemeral server (`fiduflow process` without a running server) reads these too.
     os.environ.update(server_env())
-    url = _api_url()
+    url = _api_url() if use_recorded else os.environ.get("PREFECT_API_URL") or None
     skip_ca_bundle_for_plain_http(url)
     return url
 

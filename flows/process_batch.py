@@ -137,9 +137,17 @@ async def _summarise(title: str, outcomes: list[Outcome]) -> None:
 
 
 def _documents_run_name() -> str:
+    """`fiduflow process`'s run, named as a document's own run (`<client>-<id>-<filename>`)
+    after its first document, `and N more` when it has several."""
     from prefect.runtime import flow_run
 
-    return f"process-{len(flow_run.parameters.get('document_ids') or [])}-documents"
+    from flows.process_document import named_document
+
+    ids = list(flow_run.parameters.get("document_ids") or [])
+    if not ids:
+        return "process-no-documents"
+    first = named_document(ids[0])
+    return first if len(ids) == 1 else f"{first} and {len(ids) - 1} more"
 
 
 def _inbox_run_name() -> str:

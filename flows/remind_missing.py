@@ -31,19 +31,19 @@ from zoneinfo import ZoneInfo
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain.enums import Access, MailKind, Party, TaskKind, TaskStatus
+from domain.enums import MailKind, Party, TaskKind
 from domain.mails import TaskLine, compose_reminder, pick_language
 from domain.records import Client
+from flows.artifacts import run_name_of
 from flows.notify import send_outbox
 from flows.pipeline import run_logger
 from flows.runtime import get_runtime
-from storage.masterdata import get_client, user_by_username
+from storage.masterdata import get_client
 from storage.outbox import queue_mail
-from storage.scope import Scope
-from storage.tables import DocumentRow, Fiduciary, TaskRow, UserRow, utcnow
+from storage.reminders import overdue_open_tasks, reminder_recipients
+from storage.tables import DocumentRow, Fiduciary, TaskRow, utcnow
 
 ZURICH = ZoneInfo("Europe/Zurich")
 REMIND_EVERY_DAYS = 7
@@ -71,17 +71,7 @@ def apply_reminders(session: Session, today: date) -> ReminderReport:
     """The rules above, in one transaction."""
     report = ReminderReport(today=today)
     clients: dict[str, Client | None] = {}
-    overdue = session.scalars(
-        select(TaskRow)
-        .where(
-            TaskRow.status == TaskStatus.OPEN.value,
-            TaskRow.due_date.is_not(None),
-            TaskRow.due_date < today,
-        )
-        .order_by(TaskRow.id)
-        .with_for_update()
-    )
-    for task in overdue:
+    for task in overdue_open_tasks(session, today):
         if task.client_id not in clients:
             clients[task.client_id] = get_client(session, task.client_id)
         client = clients[task.client_id]
@@ -139,8 +129,8 @@ def queue_reminder_mails(session: Session, report: ReminderReport, public_url: s
         client = get_client(session, task.client_id)
         document = session.get(DocumentRow, task.document_id) if task.document_id else None
         line = TaskLine(task_id=task.id, kind=task.kind, reason=task.reason, due_date=task.due_date)
-        for row in _reminder_recipients(session, task, document):
-            assert row.email is not None  # _reminder_recipients takes users with one
+        for row in reminder_recipients(session, task, document):
+            assert row.email is not None  # reminder_recipients takes users with one
             subject, body = compose_reminder(
                 language=pick_language(row.language, client.language if client else None),
                 name=row.username,
@@ -163,28 +153,6 @@ def queue_reminder_mails(session: Session, report: ReminderReport, public_url: s
             queued += 1
     report.mails += queued
     return queued
-
-
-def _reminder_recipients(
-    session: Session, task: TaskRow, document: DocumentRow | None
-) -> list[UserRow]:
-    """The addressed user, else the client's company users who may see the task; only
-    enabled users with an email."""
-    statement = select(UserRow).where(
-        UserRow.client_id == task.client_id,
-        UserRow.email.is_not(None),
-        UserRow.disabled_at.is_(None),
-    )
-    if task.assignee_user:
-        statement = statement.where(UserRow.username == task.assignee_user)
-    else:
-        statement = statement.where(UserRow.access == Access.COMPANY.value)
-    recipients = []
-    for row in session.scalars(statement.order_by(UserRow.username)):
-        user = user_by_username(session, row.username)
-        if user is not None and Scope.of(user).sees_task(task, document):
-            recipients.append(row)
-    return recipients
 
 
 def _reminder_due(task: TaskRow, today: date) -> bool:
@@ -225,7 +193,7 @@ def report_markdown(report: ReminderReport) -> str:
     return "\n".join(lines)
 
 
-@flow(name="remind-missing")
+@flow(name="remind-missing", flow_run_name=run_name_of("remind", "today"))
 async def remind_missing(today: date | None = None) -> ReminderReport:
     """Remind clients of overdue tasks; hand what they cannot or did not do to the
     fiduciary. `today` defaults to today in Europe/Zurich (set it to replay a day)."""

@@ -1,10 +1,17 @@
 """The process-wide handles a flow needs: settings, database, object store.
 
 Built once per process from the environment (`FIDUFLOW_*`); tests install their own.
+Also what a command says about its data: the folder and database it uses (`data_summary`,
+printed by every command) and whether they exist yet (`missing_data`: only `serve` and
+`setup` may make a new data folder; the others refuse, so that a command run from the
+wrong folder does not quietly make an empty database and report on it).
 """
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from domain.settings import Settings, get_settings
 from storage.db import Database
@@ -38,6 +45,37 @@ def get_runtime() -> Runtime:
         if _runtime is None:
             _runtime = open_runtime()
         return _runtime
+
+
+def installed_runtime() -> Runtime | None:
+    """The runtime of this process if one is open (or a test installed one), else None."""
+    with _lock:
+        return _runtime
+
+
+def data_summary(settings: Settings) -> str:
+    """One line naming the data a command uses: the data folder, and the database and
+    object store when they are not the folder's own."""
+    line = f"data: {settings.data_dir.resolve()} (FIDUFLOW_DATA_DIR)"
+    if settings.database_url:
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        line += f"; database {url}"
+    if settings.s3_endpoint:
+        line += f"; objects s3://{settings.s3_endpoint}/{settings.s3_bucket}"
+    return line
+
+
+def missing_data(settings: Settings) -> str | None:
+    """What a command would have to create that does not exist yet (None: nothing): the
+    SQLite database, or the data folder that holds the originals."""
+    url = make_url(settings.resolved_database_url)
+    folder = settings.data_dir.resolve()
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        if not Path(url.database).exists():
+            return f"there is no fiduflow database {url.database} yet"
+    elif not settings.s3_endpoint and not folder.is_dir():
+        return f"there is no data folder {folder} (it holds the originals) yet"
+    return None
 
 
 def set_runtime(runtime: Runtime | None) -> None:

@@ -1,8 +1,13 @@
 """`fiduflow serve`: everything of the embedded default in one process.
 
+The serving process of `fiduflow serve`: flows/supervisor.py starts it in a session of its
+own after its checks (one serve per data folder, free ports), turns Ctrl-C into its SIGTERM
+and stops whatever it leaves when it ends.
+
 1. Prefect: use PREFECT_API_URL if set, else start Prefect's local server (SQLite, under
    DATA_DIR/prefect; on 127.0.0.1 only, with a login kept in DATA_DIR/prefect/api-auth —
-   flows/prefect_env.py) and record its address for the other `fiduflow` commands.
+   flows/prefect_env.py) and record its address for the other `fiduflow` commands. Never
+   one found running: the supervisor stopped a server an earlier serve left, or refused.
 2. The database schema is migrated, the object store opened.
 3. The `ocr` tag concurrency limit is set (one OCR step per core at once, whichever
    worker runs it), so a flood of scans cannot take every slot. Runs a previous serve
@@ -22,15 +27,19 @@
 """
 
 import atexit
+import contextlib
 import os
+import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich.console import Console
 
 from domain.enums import DispatchMode
+from domain.settings import Settings
 from flows import prefect_env
 
 console = Console(stderr=True)
@@ -43,8 +52,8 @@ def start_prefect_server(port: int) -> str:
     url = f"http://{host}:{port}/api"
     auth = prefect_env.local_auth()
     os.environ["PREFECT_API_AUTH_STRING"] = auth
-    if prefect_env.healthy(url):
-        return url
+    if prefect_env.healthy(url):  # the supervisor checked; something took the port since
+        raise SystemExit(f"port {port} (FIDUFLOW_PREFECT_PORT) is taken by another server")
     home = prefect_env.prefect_home()
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
@@ -55,6 +64,7 @@ def start_prefect_server(port: int) -> str:
         stderr=subprocess.STDOUT,
         env=prefect_env.local_server_env(port, auth),
     )
+    prefect_env.server_pid_file().write_text(f"{process.pid}\n")
     atexit.register(_stop, process)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -73,6 +83,9 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(5)
+    with contextlib.suppress(OSError):
+        prefect_env.server_pid_file().unlink()
 
 
 def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[str]]:  # type: ignore[no-untyped-def]
@@ -103,9 +116,13 @@ def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[st
 
 
 def serve_all() -> None:
-    # No server named: our own local one (started now, or still running from before).
+    # No server named: our own local one, started now.
     local_server = not os.environ.get("PREFECT_API_URL")
-    api_url = prefect_env.configure()
+    # The supervisor stops this process with SIGTERM (also when the supervisor dies): until
+    # Prefect's runner takes SIGTERM over for its graceful shutdown, it interrupts like
+    # Ctrl-C, so that a stop during start-up still stops what was started (below).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    api_url = prefect_env.configure(use_recorded=False)
     if api_url is None:
         from domain.settings import get_settings
 
@@ -130,18 +147,45 @@ def serve_all() -> None:
     # Before any run starts here: what a previous serve left running in its process.
     orphans = crash_orphans(["process-document", *IN_PROCESS])
     deployments = runner_deployments()
-    # One thread each: a long sweep does not hold up the mail of the minute.
-    schedules = [InProcessSchedule([by_name(name)]).start() for name in IN_PROCESS]
-    backlog = process_batch.BACKLOG
-    backlog.poll_s = settings.batch_poll_s
-    dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
+    schedules: list[InProcessSchedule] = []
+    dispatcher = None
     worker = None
-    if settings.dispatch in (DispatchMode.AUTO, DispatchMode.HYBRID, DispatchMode.BATCH):
-        worker = process_batch.BatchWorker(backlog).start()
-    stoppers, lines = start_intake(runtime, dispatcher)
-    if worker is not None:
-        stoppers.append(worker.stop)
-    stoppers.extend(schedule.stop for schedule in schedules)
+    intake: list[Callable[[], None]] = []
+    try:
+        # One thread each: a long sweep does not hold up the mail of the minute.
+        for name in IN_PROCESS:
+            schedules.append(InProcessSchedule([by_name(name)]).start())
+        backlog = process_batch.BACKLOG
+        backlog.poll_s = settings.batch_poll_s
+        dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
+        if settings.dispatch in (DispatchMode.AUTO, DispatchMode.HYBRID, DispatchMode.BATCH):
+            worker = process_batch.BatchWorker(backlog).start()
+        intake, lines = start_intake(runtime, dispatcher)
+        _banner(api_url, lines, local_server, deployments, ocr_limit, orphans, settings, worker)
+        serve(*deployments, print_starting_message=False, limit=settings.document_runs + 3)
+    finally:
+        # Intake first, then the document runs in flight finish, the batch worker, the
+        # schedules; then (atexit) Prefect's local server.
+        for stop in [
+            *intake,
+            getattr(dispatcher, "close", lambda: None),
+            *([worker.stop] if worker is not None else []),
+            *(schedule.stop for schedule in schedules),
+        ]:
+            stop()
+
+
+def _banner(
+    api_url: str,
+    lines: list[str],
+    local_server: bool,
+    deployments: list[Any],
+    ocr_limit: int,
+    orphans: int,
+    settings: Settings,
+    worker: object | None,
+) -> None:
+    from flows.deployments import IN_PROCESS
 
     ui = api_url.removesuffix("/api")
     console.print("[bold green]fiduflow is running[/bold green]")
@@ -165,8 +209,3 @@ def serve_all() -> None:
         f"  dispatch  {settings.dispatch}"
         + (f" (batch worker on, up to {settings.document_runs} document runs)" if worker else "")
     )
-    try:
-        serve(*deployments, print_starting_message=False, limit=settings.document_runs + 3)
-    finally:
-        for stop in stoppers:
-            stop()

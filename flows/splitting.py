@@ -21,7 +21,6 @@ from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.enums import Channel, DocType, MediaType, Party, RoutingRule
@@ -31,6 +30,7 @@ from extractors.classify import classify_reading
 from extractors.reading import Classification, Reading
 from extractors.split import split_pdf
 from ingest.intake import Submission, intake
+from storage import documents as documents_repo
 from storage.db import Database
 from storage.objects import ObjectStore
 from storage.tables import DocumentRow
@@ -118,13 +118,8 @@ def part_submission(pile: Pile, data: bytes, k: int, pages: tuple[int, int], n: 
 
 def children_by_part(session: Session, pile: Pile) -> dict[int, int]:
     """The documents already taken in for this pile: part number → document id."""
-    rows = session.execute(
-        select(DocumentRow.id, DocumentRow.meta).where(
-            DocumentRow.client_id == pile.client_id, DocumentRow.parent_id == pile.id
-        )
-    )
     found: dict[int, int] = {}
-    for document_id, meta in rows:
+    for document_id, meta in documents_repo.children_of(session, pile.client_id, pile.id):
         part = (meta or {}).get("part")
         if isinstance(part, int) and (meta or {}).get("split_of") == pile.id:
             found.setdefault(part, document_id)

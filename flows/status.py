@@ -3,14 +3,11 @@
 import asyncio
 from typing import Any
 
-from sqlalchemy import func, select
-
-from domain.enums import DocumentState
 from flows.runtime import Runtime
 from storage import outbox
-from storage.documents import count_by_state
+from storage.documents import count_by_state, count_in_flight
 from storage.scope import Scope
-from storage.tables import DocumentRow, TaskRow, utcnow
+from storage.tasks import count_open_by_assignee_and_kind
 
 
 def collect_status(runtime: Runtime, api_url: str | None, runs: int = 10) -> dict[str, Any]:
@@ -18,14 +15,9 @@ def collect_status(runtime: Runtime, api_url: str | None, runs: int = 10) -> dic
         documents = count_by_state(session, Scope.staff())
         open_tasks = [
             {"assignee": assignee, "kind": kind, "count": count}
-            for assignee, kind, count in session.execute(
-                select(TaskRow.assignee, TaskRow.kind, func.count())
-                .where(TaskRow.status == "open")
-                .group_by(TaskRow.assignee, TaskRow.kind)
-                .order_by(TaskRow.assignee, TaskRow.kind)
-            )
+            for assignee, kind, count in count_open_by_assignee_and_kind(session)
         ]
-        leases = _leases(session)
+        leases = count_in_flight(session)
         mail = _outbox(session)
     return {
         "documents": documents,
@@ -34,23 +26,6 @@ def collect_status(runtime: Runtime, api_url: str | None, runs: int = 10) -> dic
         "outbox": mail,
         "last_runs": _last_runs(runs) if api_url else [],
         "prefect_api_url": api_url,
-    }
-
-
-def _leases(session: Any) -> dict[str, int]:
-    """Documents in flight: held by a live worker, orphaned (the worker died: the next
-    `process-inbox` sweep reclaims them), or waiting for their retry."""
-    now = utcnow()
-    processing = DocumentRow.state == DocumentState.PROCESSING.value
-    received = DocumentRow.state == DocumentState.RECEIVED.value
-
-    def count(*where: Any) -> int:
-        return session.scalar(select(func.count()).select_from(DocumentRow).where(*where)) or 0
-
-    return {
-        "processing": count(processing, DocumentRow.lease_until >= now),
-        "lease_expired": count(processing, DocumentRow.lease_until < now),
-        "waiting_for_retry": count(received, DocumentRow.next_attempt_at > now),
     }
 
 

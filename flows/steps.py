@@ -58,7 +58,7 @@ from storage.learning import learned_for
 from storage.masterdata import get_client
 from storage.objects import ObjectStoreUnavailable
 from storage.suppliers import SqlClientDirectory, SqlSupplierDirectory, propose_supplier
-from storage.tables import BookingRow, DocumentRow, TaskRow, utcnow
+from storage.tables import DocumentRow, utcnow
 from storage.tasks import create_task
 
 log = logging.getLogger("fiduflow.steps")
@@ -318,18 +318,21 @@ def persist_outcome(
         if proposing:
             propose_supplier(session, proposal, row.client_id, row.id)
         supplier_id = match.supplier_id if (proposal is None or proposing) else None
-        row.doc_type = (decision.doc_type or extraction.doc_type).value
-        row.supplier_id = supplier_id
-        row.supplier_match = match.model_dump(mode="json")
-        row.routing = {
-            "rule": decision.rule,
-            "reasons": decision.reasons,
-            "responsible": decision.responsible.value,
-            "post": decision.post,
-            "doc_type": row.doc_type,
-            "issues": [i.value for i in decision.issues],
-            "links": decision.links,
-        }
+        doc_type = (decision.doc_type or extraction.doc_type).value
+        documents_repo.record_supplier(row, supplier_id, match.model_dump(mode="json"))
+        documents_repo.record_routing(
+            row,
+            doc_type,
+            {
+                "rule": decision.rule,
+                "reasons": decision.reasons,
+                "responsible": decision.responsible.value,
+                "post": decision.post,
+                "doc_type": doc_type,
+                "issues": [i.value for i in decision.issues],
+                "links": decision.links,
+            },
+        )
         booking_id = None
         if decision.booking is not None:
             booking, _ = create_booking(
@@ -430,18 +433,21 @@ def reconcile_statement(job: DocumentJob, data: bytes, extraction: Extraction) -
                 dedupe_key=f"doc:{row.id}:{TaskKind.REVIEW_DOCUMENT.value}",
                 document_id=row.id,
             )
-        row.doc_type = DocType.BANK_STATEMENT.value
-        row.routing = {
-            "rule": RoutingRule.STATEMENT_CHECKED
-            if report.problems
-            else RoutingRule.STATEMENT_RECONCILED,
-            "reasons": report.reasons(),
-            "responsible": responsible.value,
-            "post": responsible is Party.FIDUCIARY,
-            "doc_type": row.doc_type,
-            "issues": [],
-            "links": {},
-        }
+        documents_repo.record_routing(
+            row,
+            DocType.BANK_STATEMENT.value,
+            {
+                "rule": RoutingRule.STATEMENT_CHECKED
+                if report.problems
+                else RoutingRule.STATEMENT_RECONCILED,
+                "reasons": report.reasons(),
+                "responsible": responsible.value,
+                "post": responsible is Party.FIDUCIARY,
+                "doc_type": DocType.BANK_STATEMENT.value,
+                "issues": [],
+                "links": {},
+            },
+        )
         documents_repo.mark_final(session, row, DocumentState.ROUTED)
         session.flush()
         outcome = outcome_of(session, row)
@@ -501,8 +507,11 @@ def split_document(
         documents_repo.save_extraction(
             session, row.id, row.client_id, extraction.public_json(), extraction.text
         )
-        row.doc_type = doc_type.value if doc_type else None
-        row.routing = splitting.split_routing(children, parts, doc_type)
+        documents_repo.record_routing(
+            row,
+            doc_type.value if doc_type else None,
+            splitting.split_routing(children, parts, doc_type),
+        )
         documents_repo.mark_final(session, row, DocumentState.ROUTED)
         session.flush()
         return outcome_of(session, row)
@@ -527,9 +536,7 @@ def _recheck_duplicate(
 
 
 def outcome_of(session: Any, row: DocumentRow, *, skipped: bool = False) -> Outcome:
-    view = documents_repo.document_view(session, row)
-    bookings = [session.get(BookingRow, i) for i in view.booking_ids]
-    tasks = [session.get(TaskRow, i) for i in view.task_ids]
+    bookings, tasks = documents_repo.bookings_and_tasks(session, row.id)
     return Outcome(
         document_id=row.id,
         client_id=row.client_id,
@@ -538,9 +545,9 @@ def outcome_of(session: Any, row: DocumentRow, *, skipped: bool = False) -> Outc
         doc_type=row.doc_type,
         rule=(row.routing or {}).get("rule"),
         reasons=(row.routing or {}).get("reasons", []),
-        booking_ids=view.booking_ids,
+        booking_ids=[b.id for b in bookings],
         booking_status=bookings[0].status if bookings else None,
-        task_ids=view.task_ids,
+        task_ids=[t.id for t in tasks],
         task_kinds=[t.kind for t in tasks],
         supplier_id=row.supplier_id,
         error=row.error,

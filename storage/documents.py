@@ -175,6 +175,37 @@ def claim_batch(session: Session, owner: str, lease: timedelta, limit: int) -> l
     return [i for i in claimable_ids(session, limit) if claim(session, i, owner, lease)]
 
 
+def renew_leases(session: Session, owner: str, lease: timedelta) -> int:
+    """Push out the lease of every document `owner` is processing; how many it holds."""
+    result = session.execute(
+        update(DocumentRow)
+        .where(
+            DocumentRow.lease_owner == owner,
+            DocumentRow.state == DocumentState.PROCESSING.value,
+        )
+        .values(lease_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount  # type: ignore[attr-defined]  # a CursorResult
+
+
+def count_in_flight(session: Session) -> dict[str, int]:
+    """Documents in flight: held by a live worker, orphaned (the worker died: the next
+    `process-inbox` sweep reclaims them), or waiting for their retry."""
+    now = utcnow()
+    processing = DocumentRow.state == DocumentState.PROCESSING.value
+    received = DocumentRow.state == DocumentState.RECEIVED.value
+
+    def count(*where: ColumnElement[bool]) -> int:
+        return session.scalar(select(func.count()).select_from(DocumentRow).where(*where)) or 0
+
+    return {
+        "processing": count(processing, DocumentRow.lease_until >= now),
+        "lease_expired": count(processing, DocumentRow.lease_until < now),
+        "waiting_for_retry": count(received, DocumentRow.next_attempt_at > now),
+    }
+
+
 def holds_lease(session: Session, document_id: int, owner: str) -> bool:
     row = session.get(DocumentRow, document_id)
     return bool(row and row.state == DocumentState.PROCESSING.value and row.lease_owner == owner)
@@ -212,6 +243,44 @@ def mark_final(
     row.next_attempt_at = None
     row.processed_at = utcnow()
     row.error = error
+
+
+def record_supplier(row: DocumentRow, supplier_id: str | None, match: dict[str, Any]) -> None:
+    """The supplier routing settled on (None: none, or one not yet confirmed) and how the
+    match was made."""
+    row.supplier_id = supplier_id
+    row.supplier_match = match
+
+
+def record_routing(row: DocumentRow, doc_type: str | None, routing: dict[str, Any]) -> None:
+    """What the document is and how it was routed (rule, reasons, links)."""
+    row.doc_type = doc_type
+    row.routing = routing
+
+
+def bookings_and_tasks(
+    session: Session, document_id: int
+) -> tuple[list[BookingRow], list[TaskRow]]:
+    """Every booking and task made for the document, each in id order."""
+    bookings = session.scalars(
+        select(BookingRow).where(BookingRow.document_id == document_id).order_by(BookingRow.id)
+    )
+    tasks = session.scalars(
+        select(TaskRow).where(TaskRow.document_id == document_id).order_by(TaskRow.id)
+    )
+    return list(bookings), list(tasks)
+
+
+def children_of(
+    session: Session, client_id: str, parent_id: int
+) -> list[tuple[int, dict[str, Any] | None]]:
+    """The documents taken in as parts of a pile: (id, meta) of each, in no set order."""
+    rows = session.execute(
+        select(DocumentRow.id, DocumentRow.meta).where(
+            DocumentRow.client_id == client_id, DocumentRow.parent_id == parent_id
+        )
+    )
+    return [(document_id, meta) for document_id, meta in rows]
 
 
 def lock_document(session: Session, document_id: int) -> DocumentRow | None:

@@ -283,6 +283,32 @@ def inbound_addresses(session: Session) -> dict[str, str]:
     return {r.address: r.client_id for r in session.scalars(select(InboundAddress))}
 
 
+def first_inbound_address(session: Session, client_id: str) -> str | None:
+    """The client's inbound address (the first by name when it has several)."""
+    return session.scalar(
+        select(InboundAddress.address)
+        .where(InboundAddress.client_id == client_id)
+        .order_by(InboundAddress.address)
+        .limit(1)
+    )
+
+
+def online_users_with_email(session: Session) -> list[tuple[UserRow, ClientRow]]:
+    """Every enabled user of an online client who has an email, with the client, by
+    client and username."""
+    rows = session.execute(
+        select(UserRow, ClientRow)
+        .join(ClientRow, ClientRow.id == UserRow.client_id)
+        .where(
+            ClientRow.mode == ClientMode.ONLINE.value,
+            UserRow.email.is_not(None),
+            UserRow.disabled_at.is_(None),
+        )
+        .order_by(UserRow.client_id, UserRow.username)
+    )
+    return [(user, client) for user, client in rows]
+
+
 def fiduciary(session: Session) -> Fiduciary | None:
     return session.get(Fiduciary, 1)
 

@@ -78,6 +78,12 @@ def _by_key(session: Session, dedupe_key: str) -> OutboxMail | None:
     return session.scalar(select(OutboxMail).where(OutboxMail.dedupe_key == dedupe_key))
 
 
+def is_queued(session: Session, dedupe_key: str) -> bool:
+    """Whether a mail with this dedupe key was queued already (whatever became of it)."""
+    found = session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == dedupe_key))
+    return found is not None
+
+
 def _one_line(text: str) -> str:
     """Header values are one line: a newline in a subject would start a new header."""
     return " ".join(text.split())

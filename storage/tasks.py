@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -260,6 +260,30 @@ def count_open_by_client(session: Session, scope: Scope) -> dict[str, int]:
         .group_by(TaskRow.client_id)
     )
     return {client_id: count for client_id, count in session.execute(statement)}
+
+
+def count_open_by_assignee_and_kind(session: Session) -> list[tuple[str, str, int]]:
+    """Open tasks of every client counted per assignee and kind, in that order."""
+    rows = session.execute(
+        select(TaskRow.assignee, TaskRow.kind, func.count())
+        .where(TaskRow.status == TaskStatus.OPEN.value)
+        .group_by(TaskRow.assignee, TaskRow.kind)
+        .order_by(TaskRow.assignee, TaskRow.kind)
+    )
+    return [(assignee, kind, count) for assignee, kind, count in rows]
+
+
+def open_client_tasks_for(session: Session, scope: Scope, username: str) -> list[TaskRow]:
+    """The open tasks waiting for this user, in id order: the client's side of the work
+    (not the fiduciary's), not addressed to someone else, and within the user's scope."""
+    statement = scope.tasks(
+        select(TaskRow).where(
+            TaskRow.status == TaskStatus.OPEN.value,
+            TaskRow.assignee == Party.CLIENT.value,
+            or_(TaskRow.assignee_user.is_(None), TaskRow.assignee_user == username),
+        )
+    ).order_by(TaskRow.id)
+    return list(session.scalars(statement))
 
 
 def mark_done(

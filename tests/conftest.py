@@ -1,6 +1,6 @@
 """Shared fixtures: settings in a temporary folder, the database on SQLite and PostgreSQL,
 the object store on files and on a real S3-protocol server, one Prefect test harness per
-test run, and factories for clients, suppliers and documents.
+test run, and the test firm loaded (`load_firm`; the firm itself is in tests/factories.py).
 """
 
 import os
@@ -168,62 +168,14 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
-# --- factories -----------------------------------------------------------------------
-
-SUPPLIER_GLOOR = {
-    "id": "S001",
-    "name": "Gloor Elektro AG",
-    "uid": "CHE-109.322.551",
-    "iban": "CH93 0076 2011 6238 5295 7",
-    "address": {"street": "Werkstrasse 12", "postcode": "8400", "city": "Winterthur"},
-    "account": "6100",
-}
-
-
-def master_data(**overrides: Any) -> dict[str, Any]:
-    """A small firm: one online and one offline client, one known supplier."""
-    data: dict[str, Any] = {
-        "fiduciary": {"name": "Treuhand Muster AG", "inbound_domain": "in.treuhand.example"},
-        "staff": [{"username": "anna", "password": "anna-pw-123456", "token": "staff-token-anna"}],
-        "clients": [
-            {
-                "id": "C01",
-                "name": "Muster Bau AG",
-                "mode": "online",
-                "address": {"street": "Bahnhofstrasse 1", "postcode": "8001", "city": "Zürich"},
-                "uid": "CHE-116.281.710",
-                "iban": "CH44 3199 9123 0008 8901 2",
-                "inbound": "muster-7f3a9c@in.treuhand.example",
-                "users": [
-                    {
-                        "username": "hans",
-                        "access": "company",
-                        "password": "hans-pw-123456",
-                        "token": "token-hans",
-                    },
-                    {"username": "lea", "access": "employee", "token": "token-lea"},
-                ],
-                "suppliers": ["S001"],
-            },
-            {
-                "id": "C02",
-                "name": "Bäckerei Brot GmbH",
-                "mode": "offline",
-                "address": {"street": "Dorfplatz 3", "postcode": "3000", "city": "Bern"},
-                "uid": "CHE-945.807.305",
-                "inbound": "brot-a81c2e@in.treuhand.example",
-                "users": [{"username": "fritz", "access": "employee", "token": "token-fritz"}],
-                "suppliers": ["S001"],
-            },
-        ],
-        "suppliers": [SUPPLIER_GLOOR],
-    }
-    data.update(overrides)
-    return data
+# --- the test firm (tests/factories.py) --------------------------------------------
 
 
 @pytest.fixture
 def load_firm(db: Database) -> Callable[..., MasterData]:
+    # Imported here: factories pull in tests/docgen, which tests without a firm never need.
+    from tests.factories import master_data
+
     def load(**overrides: Any) -> MasterData:
         data = MasterData.model_validate(master_data(**overrides))
         with db.session() as session:

@@ -1,5 +1,5 @@
-"""Helpers for the intake tests: small documents, mails, a firm with passwords for every
-user, and a TCP proxy that can take a real server "down" (for 451/503 drills)."""
+"""Helpers for the intake tests: small documents, mails, and a TCP proxy that can take a
+real server "down" (for 451/503 drills). The firm they deliver to is tests/factories.py's."""
 
 import io
 import os
@@ -11,17 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from email import policy
 from email.message import EmailMessage
-from typing import Any
 
 from sqlalchemy import text
 
-from domain.masterdata import MasterData
 from storage.db import Database, make_engine, normalize_url
-from storage.masterdata import load_master_data
-from tests.conftest import master_data
-
-C01_ADDRESS = "muster-7f3a9c@in.treuhand.example"
-C02_ADDRESS = "brot-a81c2e@in.treuhand.example"
+from tests.factories import C01_ADDRESS
 
 # A PNG signature and a minimal header: enough for the magic-byte sniffer.
 PNG_LOGO = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
@@ -137,20 +131,6 @@ def mail(
 def wire(message: EmailMessage) -> bytes:
     """The bytes as they go over SMTP (CRLF line ends)."""
     return message.as_bytes(policy=policy.SMTP)
-
-
-def firm_with_passwords() -> dict[str, Any]:
-    """The conftest firm, with passwords for every user (for the web login tests)."""
-    data = master_data()
-    for client in data["clients"]:
-        for user in client["users"]:
-            user.setdefault("password", f"{user['username']}-pw-123456")
-    return data
-
-
-def load(db: Database, data: dict[str, Any]) -> None:
-    with db.session() as session:
-        load_master_data(session, MasterData.model_validate(data))
 
 
 # --- a TCP proxy to take a real server down and up again -----------------------------

@@ -1,4 +1,5 @@
-"""In-memory stand-ins for what `storage/` gives routing, and a small firm to route for.
+"""In-memory stand-ins for what `storage/` gives routing, and documents of the test firm
+(tests/factories.py) to route.
 
 Routing gets its master data and history through Protocols; these fakes answer them from
 lists, so routing is tested as pure functions (milliseconds, no database).
@@ -9,13 +10,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.enums import Channel, ClientMode, DocType, PaymentMethod, VatMethod
+from domain.enums import Channel, DocType, PaymentMethod, VatMethod
 from domain.extraction import Address, Extraction, ReadError, Recipient, VatLine
 from domain.identifiers import normalize_iban
-from domain.policy import DivisionOfLabour
 from domain.records import Client, DocumentContext, PriorDocument, Supplier
 from routing.decide import decide
 from routing.match import Matching, match_document
+from tests.factories import GLOOR, OFFLINE, ONLINE
 
 D = Decimal
 
@@ -60,39 +61,11 @@ class FakeHistory:
         return [p for p in self.priors if p.reference == reference]
 
 
-GLOOR = Supplier(
-    id="S001",
-    name="Gloor Elektro AG",
-    uid="CHE-109.322.551",
-    ibans=["CH9300762011623852957"],
-    address=Address(street="Werkstrasse 12", postcode="8400", city="Winterthur"),
-    account="6100",
-)
 KRONE = Supplier(
     id="S002",
     name="Restaurant Krone AG",
     uid="CHE-101.544.298",
     address=Address(street="Marktgasse 2", postcode="8400", city="Winterthur"),
-)
-ONLINE = Client(
-    id="C01",
-    name="Muster Bau AG",
-    mode=ClientMode.ONLINE,
-    uid="CHE-116.281.710",
-    ibans=["CH4431999123000889012"],
-    address=Address(
-        name="Muster Bau AG", street="Bahnhofstrasse 1", postcode="8001", city="Zürich"
-    ),
-    policy=DivisionOfLabour(mode=ClientMode.ONLINE),
-)
-OFFLINE = Client(
-    id="C02",
-    name="Bäckerei Brot GmbH",
-    mode=ClientMode.OFFLINE,
-    uid="CHE-945.807.305",
-    ibans=["CH5604835012345678009"],
-    address=Address(name="Bäckerei Brot GmbH", street="Dorfplatz 3", postcode="3000", city="Bern"),
-    policy=DivisionOfLabour(mode=ClientMode.OFFLINE),
 )
 NET_TAX = OFFLINE.model_copy(update={"id": "C03", "vat_method": VatMethod.NET_TAX_RATE})
 NEW_IBAN = "CH5800791123000889012"  # valid, on nobody's record

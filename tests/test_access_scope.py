@@ -27,7 +27,8 @@ from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import DocumentRow
 from storage.tasks import create_task
-from tests.intake_helpers import firm_with_passwords, load, pdf_bytes
+from tests.factories import firm_with_passwords, load
+from tests.intake_helpers import pdf_bytes
 
 pytestmark = [pytest.mark.http]
 

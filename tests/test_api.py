@@ -27,13 +27,8 @@ from storage.objects import FilesystemObjectStore, ObjectStore, S3ObjectStore
 from storage.tables import BookingRow, DocumentRow, TaskRow
 from storage.tasks import create_task
 from tests.conftest import POSTGRES_URL, free_port
-from tests.intake_helpers import (
-    firm_with_passwords,
-    load,
-    pdf_bytes,
-    postgres_behind_proxy,
-    zip_bytes,
-)
+from tests.factories import firm_with_passwords, load
+from tests.intake_helpers import pdf_bytes, postgres_behind_proxy, zip_bytes
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(120)]
 

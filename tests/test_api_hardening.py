@@ -14,7 +14,8 @@ from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import DocumentRow
 from tests import test_web
-from tests.intake_helpers import firm_with_passwords, load, pdf_bytes
+from tests.factories import firm_with_passwords, load
+from tests.intake_helpers import pdf_bytes
 from tests.test_api import ANNA, HANS, Api, _csrf, _login, _objects_of, _serve
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(120)]

@@ -29,8 +29,15 @@ from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import BookingRow, DocumentRow, SupplierIban, TaskRow
 from tests.docgen import supplier_invoice
-from tests.intake_helpers import C01_ADDRESS, C02_ADDRESS, firm_with_passwords, load, mail, wire
-from tests.test_ops_support import GLOOR, RECIPIENTS
+from tests.factories import (
+    C01_ADDRESS,
+    C02_ADDRESS,
+    GLOOR_COMPANY,
+    RECIPIENTS,
+    firm_with_passwords,
+    load,
+)
+from tests.intake_helpers import mail, wire
 
 pytestmark = [pytest.mark.smtp, pytest.mark.timeout(240)]
 
@@ -114,7 +121,7 @@ def gloor_invoice(
     client_id: str, *, iban: str | None = None, qr_iban: str | None = None, seed: int = 7
 ) -> bytes:
     """Gloor's invoice with a QR-bill, paid to the given account (Gloor's own by default)."""
-    supplier = dataclasses.replace(GLOOR, iban=iban or GLOOR.iban, qr_iban=qr_iban)
+    supplier = dataclasses.replace(GLOOR_COMPANY, iban=iban or GLOOR_COMPANY.iban, qr_iban=qr_iban)
     document = supplier_invoice(
         random.Random(seed), supplier=supplier, recipient=RECIPIENTS[client_id], with_qr=True
     )

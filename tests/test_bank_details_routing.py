@@ -7,18 +7,8 @@ fiduciary that holds the booking, for online and offline clients alike.
 
 from domain.enums import DocType, MatchRule, Party, PaymentMethod, ReviewReason, TaskKind
 from routing.bank_details import BankStatus, check_bank_details
-from tests.routing_fakes import (
-    GLOOR,
-    KRONE,
-    NEW_IBAN,
-    OFFLINE,
-    ONLINE,
-    Firm,
-    context,
-    invoice,
-    receipt,
-    tasks_of,
-)
+from tests.factories import GLOOR, OFFLINE, ONLINE
+from tests.routing_fakes import KRONE, NEW_IBAN, Firm, context, invoice, receipt, tasks_of
 
 FORGED_QR_IBAN = "CH3630000000000000008"  # valid QR-IBAN (IID 30000), on nobody's record
 BANK = (TaskKind.BANK_DETAILS.value, Party.FIDUCIARY.value, True)

@@ -30,11 +30,10 @@ from storage.tables import (
 from storage.tasks import complete_task, reject_task
 from tests.camt_builder import Camt, Entry, Tx
 from tests.docgen import reminder, supplier_invoice
-from tests.test_ops_support import GLOOR, RECIPIENTS, take_in
+from tests.factories import GLOOR_COMPANY, GLOOR_IBAN, RECIPIENTS, take_in
 
 OWN = "CH5800791123000889012"  # the clients' own account in these tests
 RENT_IBAN = "CH5604835012345678009"
-GLOOR_IBAN = "CH9300762011623852957"
 BANKING = Banking.model_validate(
     {
         "bank_accounts": [{"iban": OWN, "account": "1021"}],
@@ -69,7 +68,7 @@ def _process(runtime: Any, client_id: str, data: bytes, filename: str) -> Docume
 
 def _invoice(runtime: Any, client_id: str = "C02", seed: int = 1) -> tuple[int, Decimal]:
     document = supplier_invoice(
-        random.Random(seed), supplier=GLOOR, recipient=RECIPIENTS[client_id], language="de"
+        random.Random(seed), supplier=GLOOR_COMPANY, recipient=RECIPIENTS[client_id], language="de"
     )
     row = _process(runtime, client_id, document.data, f"rechnung-{seed}.pdf")
     assert row.doc_type == "supplier_invoice"
@@ -179,7 +178,7 @@ def test_the_same_entries_in_an_overlapping_statement_are_stored_once(firm: Any)
 
 def test_a_document_arriving_after_its_entry_is_matched_and_the_request_closes(firm: Any) -> None:
     document = supplier_invoice(
-        random.Random(7), supplier=GLOOR, recipient=RECIPIENTS["C02"], language="de"
+        random.Random(7), supplier=GLOOR_COMPANY, recipient=RECIPIENTS["C02"], language="de"
     )
     total = document.truth.total
     statement = Camt(
@@ -305,7 +304,7 @@ def test_a_rejected_match_opens_the_invoice_again_and_goes_to_the_fiduciary(firm
 def _reminder_for(runtime: Any, invoice: Any, seed: int) -> DocumentRow:
     document = reminder(
         random.Random(seed),
-        supplier=GLOOR,
+        supplier=GLOOR_COMPANY,
         recipient=RECIPIENTS["C02"],
         language="de",
         invoice_number=invoice.truth.invoice_number,
@@ -319,7 +318,7 @@ def _reminder_for(runtime: Any, invoice: Any, seed: int) -> DocumentRow:
 
 def test_reminders_for_a_paid_invoice_close_themselves(firm: Any) -> None:
     invoice = supplier_invoice(
-        random.Random(21), supplier=GLOOR, recipient=RECIPIENTS["C02"], language="de"
+        random.Random(21), supplier=GLOOR_COMPANY, recipient=RECIPIENTS["C02"], language="de"
     )
     _process(firm, "C02", invoice.data, "rechnung.pdf")
     before = _reminder_for(firm, invoice, seed=22)  # arrives while the invoice is open
@@ -372,10 +371,10 @@ def _upload_for(firm: Any, task_id: int, data: bytes, filename: str) -> int:
 
 def test_the_document_uploaded_for_an_entry_pays_it_or_goes_to_the_fiduciary(firm: Any) -> None:
     right = supplier_invoice(
-        random.Random(41), supplier=GLOOR, recipient=RECIPIENTS["C01"], language="de"
+        random.Random(41), supplier=GLOOR_COMPANY, recipient=RECIPIENTS["C01"], language="de"
     )
     wrong = supplier_invoice(
-        random.Random(42), supplier=GLOOR, recipient=RECIPIENTS["C01"], language="de"
+        random.Random(42), supplier=GLOOR_COMPANY, recipient=RECIPIENTS["C01"], language="de"
     )
     assert right.truth.total != wrong.truth.total
     statement = Camt(

@@ -13,7 +13,8 @@ from domain.extraction import VatLine
 from domain.records import BookingDraft, BookingLine, Supplier
 from routing.accounts import cost_account, propose_booking
 from routing.vat import input_vat_code, is_swiss_rate, output_vat_code, swiss_rates_on
-from tests.routing_fakes import GLOOR, NET_TAX, OFFLINE, context, invoice, lines_of, receipt
+from tests.factories import GLOOR, OFFLINE
+from tests.routing_fakes import NET_TAX, context, invoice, lines_of, receipt
 
 D = Decimal
 

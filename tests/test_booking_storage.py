@@ -24,11 +24,9 @@ from storage.tables import (
     TaskRow,
 )
 from storage.tasks import TaskNotAllowed, complete_task, task_view
-from tests.conftest import master_data
+from tests.factories import OFFLINE, ONLINE, master_data
 from tests.routing_fakes import (
     NEW_IBAN,
-    OFFLINE,
-    ONLINE,
     addressed_to,
     decide_for,
     invoice,
@@ -279,7 +277,8 @@ def test_a_correction_is_a_reversal_plus_a_new_booking(firm):
     with firm.session() as s:
         original = s.scalar(select(BookingRow).where(BookingRow.document_id == doc))
         from routing.accounts import propose_booking
-        from tests.routing_fakes import GLOOR, context
+        from tests.factories import GLOOR
+        from tests.routing_fakes import context
 
         fixed = propose_booking(
             "supplier_invoice",
@@ -338,7 +337,7 @@ def test_a_document_that_makes_it_on_a_later_try_keeps_no_error_from_the_earlier
     from flows import steps
     from flows.pipeline import process_one
     from storage.objects import ObjectStoreUnavailable
-    from tests.test_ops_support import invoice_pdf, take_in
+    from tests.factories import invoice_pdf, take_in
 
     load_firm()
     doc = take_in(runtime, "C02", invoice_pdf("C02", number=1, seed=3)[0])

@@ -19,7 +19,7 @@ from ingest.intake import Submission, intake
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import BankTransactionRow, TaskRow
-from tests.intake_helpers import firm_with_passwords, load
+from tests.factories import firm_with_passwords, load
 
 pytestmark = [pytest.mark.http]
 

@@ -1,5 +1,7 @@
 """`fiduflow process` (a README command): files through the intake and one
-`process-documents` run, the outcome of each printed; a refused file makes the exit code 1."""
+`process-documents` run, named after its documents like a document's own run
+(`<client>-<id>-<filename> and N more`, never a random name), the outcome of each printed;
+a refused file makes the exit code 1."""
 
 import json
 
@@ -7,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.test_ops_support import flow_run_logs, invoice_pdf, prefect_call, wait_for
+from tests.factories import invoice_pdf
+from tests.test_ops_support import flow_run_logs, prefect_call, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -31,14 +34,16 @@ def test_process_takes_files_in_and_prints_each_outcome(
         assert entry["state"] == "routed" and entry["doc_type"] == "supplier_invoice", entry
         assert entry["bookings"] or entry["tasks"], entry
 
-    # One flow run for both (the newest of that name: the harness serves every test),
-    # each document's outcome a line of its log.
+    # One flow run for both, named as a document's own run after the first (the newest
+    # of that name: the harness serves every test), each document's outcome a line of its log.
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
     from prefect.client.schemas.sorting import FlowRunSort
 
+    first = by_file["rechnung-1.pdf"]["document_id"]
+    name = f"C02-{first}-rechnung-1.pdf and 1 more"
     [run] = prefect_call(
         lambda c: c.read_flow_runs(
-            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=["process-2-documents"])),
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])),
             sort=FlowRunSort.START_TIME_DESC,
             limit=1,
         )

@@ -29,7 +29,8 @@ from storage.db import Database
 from storage.integrity import check_store
 from storage.objects import FilesystemObjectStore, ObjectStore, S3ObjectStore, original_key
 from storage.tables import DocumentRow, MessageRow
-from tests.intake_helpers import firm_with_passwords, load, mail, pdf_bytes, wire
+from tests.factories import firm_with_passwords, load
+from tests.intake_helpers import mail, pdf_bytes, wire
 
 pytestmark = [pytest.mark.timeout(180)]
 

@@ -14,7 +14,7 @@ from flows import process_batch
 from flows.dispatch import HybridDispatcher, make_dispatcher, via_deployment
 from storage import documents as documents_repo
 from storage.tables import DocumentRow, utcnow
-from tests.test_ops_support import invoice_pdf, take_in
+from tests.factories import invoice_pdf, take_in
 
 
 class Runs:

@@ -27,8 +27,7 @@ from flows.runtime import Runtime, set_runtime
 from storage.db import Database
 from storage.masterdata import load_master_data
 from storage.tables import BookingRow, DocumentRow, TaskRow
-from tests.conftest import master_data
-from tests.test_ops_support import invoice_pdf, take_in
+from tests.factories import invoice_pdf, master_data, take_in
 
 pytestmark = [
     pytest.mark.prefect,

@@ -31,16 +31,8 @@ from ingest.smtp import start_smtp
 from storage.objects import S3ObjectStore
 from storage.tables import BookingRow, DocumentRow, MessageRow
 from tests.conftest import POSTGRES_URL
-from tests.intake_helpers import (
-    C02_ADDRESS,
-    TcpProxy,
-    firm_with_passwords,
-    load,
-    mail,
-    postgres_behind_proxy,
-    wire,
-)
-from tests.test_ops_support import invoice_pdf
+from tests.factories import C02_ADDRESS, firm_with_passwords, invoice_pdf, load
+from tests.intake_helpers import TcpProxy, mail, postgres_behind_proxy, wire
 
 pytestmark = [pytest.mark.postgres, pytest.mark.s3, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -27,8 +27,8 @@ from ingest.smtp import start_smtp
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import BookingRow, DocumentRow, MessageRow
-from tests.intake_helpers import C02_ADDRESS, firm_with_passwords, load, mail, wire
-from tests.test_ops_support import invoice_pdf
+from tests.factories import C02_ADDRESS, firm_with_passwords, invoice_pdf, load
+from tests.intake_helpers import mail, wire
 
 pytestmark = [pytest.mark.smtp, pytest.mark.http, pytest.mark.timeout(240)]
 

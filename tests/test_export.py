@@ -15,7 +15,8 @@ from flows.export_bookings import export_bookings, export_key, run_export
 from storage.bookings import booking_view, posted_after, reverse_booking
 from storage.scope import Scope
 from storage.tables import BookingRow, Counter
-from tests.routing_fakes import OFFLINE, ONLINE, invoice, receipt, record, route_recorded
+from tests.factories import OFFLINE, ONLINE
+from tests.routing_fakes import invoice, receipt, record, route_recorded
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from extractors.reading import PageText, Reading
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import ExtractionRow
-from tests.test_ops_support import chf, invoice_pdf
+from tests.factories import chf, invoice_pdf
 from tests.workspace_helpers import Firm, make_firm
 from web import documents as workspace_documents
 from web.app import create_app

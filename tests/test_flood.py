@@ -25,7 +25,8 @@ from ingest.peers import PeerConnections, PeerWindow, peer_key
 from ingest.smtp import SmtpLimits, SmtpServer, start_smtp
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
-from tests.intake_helpers import C01_ADDRESS, firm_with_passwords, load, mail, pdf_bytes, wire
+from tests.factories import C01_ADDRESS, firm_with_passwords, load
+from tests.intake_helpers import mail, pdf_bytes, wire
 
 pytestmark = [pytest.mark.timeout(120)]
 

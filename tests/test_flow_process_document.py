@@ -13,56 +13,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from domain.enums import BookingStatus, Channel, DocumentState
+from domain.enums import BookingStatus, DocumentState
 from flows.process_document import process_document
-from ingest.intake import Submission, intake
 from storage.tables import BookingLineRow, BookingRow, ClientRow, DocumentRow, TaskRow
 from tests.camt_builder import Camt, Entry, Tx
-from tests.docgen import Company, supplier_invoice
+from tests.docgen import supplier_invoice
+from tests.factories import GLOOR_COMPANY, RECIPIENTS, take_in
 from tests.test_ops_support import flow_run_artifacts, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
-
-GLOOR = Company(
-    name="Gloor Elektro AG",
-    street="Werkstrasse",
-    house_no="12",
-    postcode="8400",
-    city="Winterthur",
-    country="CH",
-    uid="CHE-109.322.551",
-    iban="CH9300762011623852957",
-)
-MUSTER = Company(
-    name="Muster Bau AG",
-    street="Bahnhofstrasse",
-    house_no="1",
-    postcode="8001",
-    city="Zürich",
-    country="CH",
-    uid="CHE-116.281.710",
-    iban=None,
-)
-BROT = Company(
-    name="Bäckerei Brot GmbH",
-    street="Dorfplatz",
-    house_no="3",
-    postcode="3000",
-    city="Bern",
-    country="CH",
-    uid="CHE-945.807.305",
-    iban=None,
-)
-
-
-def take_in(runtime, client_id: str, data: bytes) -> int:
-    recorded = intake(
-        runtime.db,
-        runtime.store,
-        Submission(client_id=client_id, channel=Channel.EMAIL, data=data, filename="rechnung.pdf"),
-        max_bytes=runtime.settings.max_message_bytes,
-    )
-    return recorded.document_id
 
 
 def counts(runtime, document_id: int) -> tuple[int, int, int]:
@@ -85,7 +44,11 @@ def test_offline_client_invoice_becomes_one_posted_booking(
 ):
     load_firm()
     doc = supplier_invoice(
-        random.Random(7), supplier=GLOOR, recipient=BROT, language="de", with_qr=with_qr
+        random.Random(7),
+        supplier=GLOOR_COMPANY,
+        recipient=RECIPIENTS["C02"],
+        language="de",
+        with_qr=with_qr,
     )
     document_id = take_in(runtime, "C02", doc.data)
 
@@ -117,7 +80,9 @@ def test_offline_client_invoice_becomes_one_posted_booking(
 
 def test_online_client_invoice_becomes_one_task_with_a_draft(prefect_harness, runtime, load_firm):
     load_firm()
-    doc = supplier_invoice(random.Random(11), supplier=GLOOR, recipient=MUSTER, language="de")
+    doc = supplier_invoice(
+        random.Random(11), supplier=GLOOR_COMPANY, recipient=RECIPIENTS["C01"], language="de"
+    )
     document_id = take_in(runtime, "C01", doc.data)
 
     outcome = asyncio.run(process_document(document_id))

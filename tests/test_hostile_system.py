@@ -35,9 +35,9 @@ from ingest.smtp import start_smtp
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import BookingRow, DocumentRow, TaskRow
-from tests.intake_helpers import C01_ADDRESS, C02_ADDRESS, firm_with_passwords, load, mail, wire
+from tests.factories import C01_ADDRESS, C02_ADDRESS, firm_with_passwords, invoice_pdf, load
+from tests.intake_helpers import mail, wire
 from tests.mime_corpus import CASES
-from tests.test_ops_support import invoice_pdf
 
 pytestmark = [
     pytest.mark.prefect,

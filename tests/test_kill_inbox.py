@@ -24,8 +24,7 @@ from flows.runtime import Runtime, set_runtime
 from storage.documents import claimable_ids
 from storage.masterdata import load_master_data
 from storage.tables import BookingRow, DocumentRow, TaskRow, utcnow
-from tests.conftest import master_data
-from tests.test_ops_support import invoice_pdf, take_in
+from tests.factories import invoice_pdf, master_data, take_in
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect"), pytest.mark.slow]
 

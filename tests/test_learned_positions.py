@@ -35,8 +35,7 @@ from routing.rebook import is_credit, rebuild_booking
 from storage.scope import Scope
 from storage.tables import BookingRow, DocumentRow, ExtractionRow, FieldPosition, TaskRow
 from storage.tasks import complete_task
-from tests.conftest import SUPPLIER_GLOOR
-from tests.test_ops_support import take_in
+from tests.factories import SUPPLIER_GLOOR, take_in
 
 D = Decimal
 W, H = 600.0, 800.0

@@ -40,12 +40,9 @@ from storage.tables import (
     TaskRow,
 )
 from storage.tasks import complete_task, reject_task
-from tests.conftest import SUPPLIER_GLOOR
+from tests.factories import GLOOR, OFFLINE, ONLINE, SUPPLIER_GLOOR
 from tests.routing_fakes import (
-    GLOOR,
     KRONE,
-    OFFLINE,
-    ONLINE,
     Firm,
     context,
     invoice,
@@ -433,7 +430,7 @@ def test_a_position_a_client_user_taught_does_not_name_them_to_other_clients(fir
 @pytest.fixture
 def http(db, fs_store, settings):
     from ingest.api import create_app
-    from tests.intake_helpers import firm_with_passwords, load
+    from tests.factories import firm_with_passwords, load
 
     data = firm_with_passwords()
     data["suppliers"].append(HUBER)

@@ -8,8 +8,7 @@ import pytest
 from ingest.login_throttle import LoginThrottle, TokenThrottle
 from storage.db import Database
 from storage.masterdata import user_for_password
-from tests.conftest import master_data
-from tests.intake_helpers import load
+from tests.factories import load, master_data
 
 
 class Clock:

@@ -16,7 +16,7 @@ from flows.artifacts import redact
 from ingest.api import create_app, run_http_in_thread
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
-from tests.intake_helpers import firm_with_passwords, load
+from tests.factories import firm_with_passwords, load
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(120)]
 

@@ -16,15 +16,8 @@ from sqlalchemy import select
 
 from flows.process_batch import process_inbox
 from storage.tables import ExtractionRow
-from tests.conftest import master_data
-from tests.test_ops_support import (
-    chf,
-    flow_run_artifacts,
-    flow_run_logs,
-    invoice,
-    take_in,
-    wait_for,
-)
+from tests.factories import chf, invoice, master_data, take_in
+from tests.test_ops_support import flow_run_artifacts, flow_run_logs, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 

@@ -21,7 +21,8 @@ from storage.suppliers import (
     propose_supplier,
 )
 from storage.tables import ClientSupplier, SupplierNameToken
-from tests.routing_fakes import GLOOR, FakeSuppliers, confident
+from tests.factories import GLOOR
+from tests.routing_fakes import FakeSuppliers, confident
 
 D = Decimal
 

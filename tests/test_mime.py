@@ -566,7 +566,7 @@ def test_a_forwarded_mail_over_the_limits_is_not_parsed(inside: bytes, limits) -
     ],
 )
 def test_line_limit_counts_every_line_end_once(data: bytes, limit: int, over: bool) -> None:
-    from ingest.mime import _too_many_lines
+    from ingest.mime.parser import _too_many_lines
 
     assert _too_many_lines(data, limit) is over
 
@@ -581,7 +581,7 @@ def test_line_limit_counts_every_line_end_once(data: bytes, limit: int, over: bo
     ],
 )
 def test_boundary_line_limit(data: bytes, limit: int, over: bool) -> None:
-    from ingest.mime import _too_many_boundary_lines
+    from ingest.mime.parser import _too_many_boundary_lines
 
     assert _too_many_boundary_lines(data, limit) is over
 

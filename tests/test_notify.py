@@ -30,7 +30,7 @@ from flows.status import collect_status
 from storage.masterdata import get_client, load_master_data
 from storage.tables import ClientRow, OutboxMail, utcnow
 from storage.tasks import create_task, mark_done
-from tests.conftest import master_data
+from tests.factories import master_data
 
 pytestmark = pytest.mark.smtp
 

@@ -17,7 +17,8 @@ from flows.remind_missing import today_in_zurich
 from storage.bookings import create_booking
 from storage.tables import DocumentRow, TaskRow
 from storage.tasks import create_task
-from tests.test_ops_support import flow_run_artifacts, invoice_pdf, take_in, wait_for
+from tests.factories import invoice_pdf, take_in
+from tests.test_ops_support import flow_run_artifacts, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 

@@ -18,13 +18,8 @@ from flows import pipeline, steps
 from flows.process_batch import process_inbox
 from storage.objects import ObjectStoreUnavailable
 from storage.tables import DocumentRow, TaskRow, utcnow
-from tests.test_ops_support import (
-    flow_run_artifacts,
-    flow_run_logs,
-    invoice_pdf,
-    take_in,
-    wait_for,
-)
+from tests.factories import invoice_pdf, take_in
+from tests.test_ops_support import flow_run_artifacts, flow_run_logs, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 

@@ -23,7 +23,8 @@ from domain.enums import Channel
 from flows import dispatch, pipeline, prefect_env
 from flows.process_document import process_document
 from storage.tables import DocumentRow
-from tests.test_ops_support import invoice_pdf, prefect_call, scan_png, take_in, wait_for
+from tests.factories import invoice_pdf, scan_png, take_in
+from tests.test_ops_support import prefect_call, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 

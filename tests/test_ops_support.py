@@ -1,115 +1,21 @@
-"""Helpers of the operations tests (documents, intake, Prefect reads), and the pure pieces
-of operations tested without Prefect: redaction, the OCR probe, periods, labels.
+"""Helpers of the operations tests (Prefect reads), and the pure pieces of operations
+tested without Prefect: redaction, the OCR probe, periods, labels. The documents they take
+in come from tests/factories.py.
 """
 
 import asyncio
-import io
 import logging
-import random
 import time
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from domain.enums import Channel, DocumentState
+from domain.enums import DocumentState
 from flows.artifacts import artifact_key, inbox_summary, outcome_label, redact, short_reason
 from flows.close_period import Period
 from flows.steps import Outcome
-from tests.docgen import Company, GeneratedDocument, supplier_invoice
-
-# --- documents ---------------------------------------------------------------------------
-
-GLOOR = Company(
-    name="Gloor Elektro AG",
-    street="Werkstrasse",
-    house_no="12",
-    postcode="8400",
-    city="Winterthur",
-    country="CH",
-    uid="CHE-109.322.551",
-    iban="CH9300762011623852957",
-)
-RECIPIENTS = {
-    "C01": Company(
-        name="Muster Bau AG",
-        street="Bahnhofstrasse",
-        house_no="1",
-        postcode="8001",
-        city="Zürich",
-        country="CH",
-        uid="CHE-116.281.710",
-        iban=None,
-    ),
-    "C02": Company(
-        name="Bäckerei Brot GmbH",
-        street="Dorfplatz",
-        house_no="3",
-        postcode="3000",
-        city="Bern",
-        country="CH",
-        uid="CHE-945.807.305",
-        iban=None,
-    ),
-}
-
-
-def chf(amount: Decimal) -> str:
-    """Swiss format: 1'234.50."""
-    whole, cents = f"{abs(amount):.2f}".split(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return "'".join(groups) + "." + cents
-
-
-def invoice(client_id: str = "C02", *, number: int = 1, seed: int = 0) -> GeneratedDocument:
-    """A Swiss supplier invoice from the client's known supplier (tests/docgen)."""
-    return supplier_invoice(
-        random.Random(seed * 1000 + number),
-        supplier=GLOOR,
-        recipient=RECIPIENTS[client_id],
-        language="de",
-        with_qr=number % 2 == 0,
-    )
-
-
-def invoice_pdf(client_id: str = "C02", *, number: int = 1, seed: int = 0) -> tuple[bytes, Decimal]:
-    document = invoice(client_id, number=number, seed=seed)
-    return document.data, document.truth.total
-
-
-def scan_png() -> bytes:
-    """A small image: reading it needs OCR."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("L", (600, 200), 255)
-    ImageDraw.Draw(image).text((20, 80), "Quittung Total CHF 12.50", fill=0)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def take_in(
-    runtime: Any,
-    client_id: str,
-    data: bytes,
-    filename: str = "rechnung.pdf",
-    channel: Channel = Channel.EMAIL,
-) -> int:
-    from ingest.intake import Submission, intake
-
-    recorded = intake(
-        runtime.db,
-        runtime.store,
-        Submission(client_id=client_id, channel=channel, data=data, filename=filename),
-        max_bytes=runtime.settings.max_message_bytes,
-    )
-    return recorded.document_id
-
+from tests.factories import invoice_pdf, scan_png
 
 # --- reading Prefect's API ----------------------------------------------------------------
 

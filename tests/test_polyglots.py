@@ -18,7 +18,8 @@ from ingest.smtp import mail_submission
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import DocumentRow, TaskRow
-from tests.intake_helpers import firm_with_passwords, load, mail, structured_pdf, wire
+from tests.factories import firm_with_passwords, load
+from tests.intake_helpers import mail, structured_pdf, wire
 from tests.test_api import HANS, Api, _csrf, _login, _serve
 
 pytestmark = [pytest.mark.timeout(120)]

@@ -21,8 +21,7 @@ from storage.db import Database
 from storage.masterdata import get_client
 from storage.objects import FilesystemObjectStore
 from storage.posting_rules import UnknownClient, posting_rules, set_posting_rules
-from tests.conftest import master_data
-from tests.intake_helpers import firm_with_passwords, load
+from tests.factories import firm_with_passwords, load, master_data
 from tests.test_api import ANNA, FRITZ, HANS, LEA, Api, _serve
 
 RENT_IBAN = "CH25 0070 0110 0045 6789 1"

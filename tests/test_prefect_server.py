@@ -30,8 +30,8 @@ from flows import prefect_env
 from flows.deployments import DEPLOYMENTS
 from storage.db import Database
 from storage.masterdata import load_master_data
-from tests.conftest import POSTGRES_URL, free_port, master_data
-from tests.test_ops_support import invoice
+from tests.conftest import POSTGRES_URL, free_port
+from tests.factories import C02_ADDRESS, invoice, master_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.chromium, pytest.mark.smtp]
 
@@ -48,7 +48,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SERVER_ADDRESS = ("--host", "127.0.0.1", "--port")
-BROT = "brot-a81c2e@in.treuhand.example"  # C02's inbound address (tests/conftest.py)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -190,7 +189,7 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
         for n, document in enumerate(documents, start=1):
             message = EmailMessage()
             message["From"] = "buchhaltung@brot.example"
-            message["To"] = BROT
+            message["To"] = C02_ADDRESS
             message["Subject"] = f"Rechnung {n}"
             message.set_content("Anbei die Rechnung.")
             message.add_attachment(

@@ -27,7 +27,8 @@ from storage.tables import (
     utcnow,
 )
 from tests.extract_helpers import image_pdf, small_page_image
-from tests.routing_fakes import OFFLINE, ONLINE, invoice, record, route_recorded, unreadable
+from tests.factories import OFFLINE, ONLINE
+from tests.routing_fakes import invoice, record, route_recorded, unreadable
 
 SCAN_LINES = ["Huber Sanitaer GmbH", "Rechnung Nr. 7319", "Total CHF 250.00"]
 

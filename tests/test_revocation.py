@@ -22,7 +22,7 @@ from flows.cli import app as cli
 from ingest.api import create_app, run_http_in_thread
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
-from tests.intake_helpers import firm_with_passwords, load
+from tests.factories import firm_with_passwords, load
 
 pytestmark = [pytest.mark.http]
 

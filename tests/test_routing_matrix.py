@@ -12,10 +12,9 @@ import pytest
 from domain.enums import DocType, MatchRule, PaymentMethod
 from domain.extraction import Address, Extraction, Recipient, VatLine
 from domain.records import Client, PriorDocument
+from tests.factories import OFFLINE, ONLINE
 from tests.routing_fakes import (
     NEW_IBAN,
-    OFFLINE,
-    ONLINE,
     Firm,
     addressed_to,
     confident,

@@ -22,9 +22,8 @@ from domain.policy import DivisionOfLabour, PolicyError, activity_for
 from domain.records import PriorDocument
 from routing.decide import decide, demote_to_duplicate
 from routing.recipient import RecipientStatus
+from tests.factories import OFFLINE, ONLINE
 from tests.routing_fakes import (
-    OFFLINE,
-    ONLINE,
     Firm,
     confident,
     context,

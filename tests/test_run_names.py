@@ -8,8 +8,9 @@ import pytest
 
 from flows.artifacts import RUN_NAME_FILENAME_CHARS, redact, redact_filename, run_filename
 from flows.process_document import document_run_name, process_document
+from tests.factories import take_in
 from tests.intake_helpers import invoice_pdf
-from tests.test_ops_support import prefect_call, take_in
+from tests.test_ops_support import prefect_call
 
 AHV_DOTTED = "756.1234.5678.97"
 AHV_PLAIN = "7561234567897"
@@ -75,3 +76,26 @@ def test_a_documents_run_name_is_redacted(prefect_harness, runtime, load_firm) -
     assert run.name == f"C02-{document_id}-Lohn_<ahv>_<iban>_<token>.pdf"
     for secret in (AHV_PLAIN, IBAN, TOKEN):
         assert secret not in run.name
+
+
+@pytest.mark.prefect
+@pytest.mark.xdist_group("prefect")
+def test_runs_a_schedule_or_an_operator_starts_are_named_not_random(
+    prefect_harness, runtime, load_firm
+) -> None:
+    """Started by a schedule, the UI or `prefect deployment run`, a run is named after what it
+    does (its parameters, else when it was due), not at random ("lean-macaw")."""
+    import re
+
+    from flows.close_period import close_period
+    from flows.notify import send_outbox_flow
+
+    load_firm()
+    outbox = asyncio.run(send_outbox_flow(return_state=True))
+    closing = asyncio.run(close_period("C02", "2026-01", return_state=True))
+
+    def name(state) -> str:  # type: ignore[no-untyped-def]
+        return prefect_call(lambda c: c.read_flow_run(state.state_details.flow_run_id)).name
+
+    assert re.fullmatch(r"outbox-\d{4}-\d{2}-\d{2}-\d{4}", name(outbox)), name(outbox)
+    assert name(closing) == "close-C02-2026-01"

@@ -27,13 +27,10 @@ from storage.db import Database
 from storage.objects import FilesystemObjectStore, ObjectStore, S3ObjectStore
 from storage.tables import DocumentRow, InboundAddress, MessageRow, TaskRow
 from tests.conftest import POSTGRES_URL
+from tests.factories import C01_ADDRESS, C02_ADDRESS, firm_with_passwords, load
 from tests.intake_helpers import (
-    C01_ADDRESS,
-    C02_ADDRESS,
     PNG_LOGO,
     TcpProxy,
-    firm_with_passwords,
-    load,
     mail,
     pdf_bytes,
     postgres_behind_proxy,

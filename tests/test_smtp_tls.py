@@ -24,7 +24,8 @@ from ingest.smtp import SmtpConfigError, tls_context
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import DocumentRow
-from tests.intake_helpers import C02_ADDRESS, firm_with_passwords, load, mail, pdf_bytes, wire
+from tests.factories import C02_ADDRESS, firm_with_passwords, load
+from tests.intake_helpers import mail, pdf_bytes, wire
 from tests.test_smtp import Rig, _rig
 
 pytestmark = [pytest.mark.smtp, pytest.mark.timeout(120)]

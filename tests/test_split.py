@@ -32,8 +32,7 @@ from tests.docgen.invoices import build_invoice
 from tests.docgen.letters import build_letter
 from tests.docgen.receipts import build_receipt
 from tests.docgen.statements import payslip
-from tests.intake_helpers import firm_with_passwords, load
-from tests.test_ops_support import GLOOR, RECIPIENTS, invoice_pdf
+from tests.factories import GLOOR_COMPANY, RECIPIENTS, firm_with_passwords, invoice_pdf, load
 from tests.workspace_helpers import login
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(240)]
@@ -53,7 +52,7 @@ class Pile:
 def mixed_pile(seed: int = 5) -> Pile:
     """A Gloor invoice to the offline client, a shop receipt and a letter: one PDF."""
     r = random.Random(seed)
-    invoice = build_invoice(r, supplier=GLOOR, recipient=RECIPIENTS["C02"], lines=2).draft
+    invoice = build_invoice(r, supplier=GLOOR_COMPANY, recipient=RECIPIENTS["C02"], lines=2).draft
     receipt = build_receipt(r)
     letter = build_letter(r, kind="letter", recipient=RECIPIENTS["C02"])
     data, pages = build_pdf([invoice, receipt, letter], seed)

@@ -23,7 +23,7 @@ from storage.masterdata import (
 from storage.scope import Scope
 from storage.tables import Base, BookingLineRow, ClientRow, StaffUser, UserRow
 from storage.tasks import create_task, get_task
-from tests.conftest import master_data
+from tests.factories import master_data
 
 
 def new_doc(client_id: str = "C01", sha: str = "a" * 64, **kw) -> repo.NewDocument:

@@ -39,8 +39,8 @@ from storage.suppliers import SqlSupplierDirectory
 from storage.tables import BookingRow, DocumentEvent, DocumentRow, OutboxMail, TaskRow
 from storage.tasks import count_open_by_client, create_task
 from tests.docgen import supplier_invoice
-from tests.intake_helpers import firm_with_passwords, load, pdf_bytes
-from tests.test_ops_support import GLOOR, RECIPIENTS
+from tests.factories import GLOOR_COMPANY, RECIPIENTS, firm_with_passwords, load
+from tests.intake_helpers import pdf_bytes
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(180)]
 
@@ -644,7 +644,7 @@ def test_not_a_duplicate_routes_the_document_again_without_the_duplicate_check(r
     def gloor(layout: int) -> bytes:
         return supplier_invoice(
             random.Random(11),
-            supplier=dataclasses.replace(GLOOR),
+            supplier=dataclasses.replace(GLOOR_COMPANY),
             recipient=RECIPIENTS["C02"],
             language="de",
             with_qr=False,

@@ -15,7 +15,8 @@ from storage.scope import Scope
 from storage.suppliers import SqlClientDirectory, SqlSupplierDirectory
 from storage.tables import BookingRow, TaskRow
 from storage.tasks import complete_task, get_task, list_tasks
-from tests.routing_fakes import NEW_IBAN, OFFLINE, ONLINE, invoice, record, route_recorded
+from tests.factories import OFFLINE, ONLINE
+from tests.routing_fakes import NEW_IBAN, invoice, record, route_recorded
 
 FRITZ = User(id=9, username="fritz", client_id="C02", access="employee")
 

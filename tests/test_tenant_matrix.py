@@ -36,7 +36,8 @@ from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import BankTransactionRow, BookingRow, DocumentRow, SupplierRow, TaskRow
 from storage.tasks import create_task
-from tests.intake_helpers import firm_with_passwords, invoice_pdf, load, pdf_bytes
+from tests.factories import firm_with_passwords, load
+from tests.intake_helpers import invoice_pdf, pdf_bytes
 from web.app import create_app  # intake and the workspace: every route of the product
 
 pytestmark = [pytest.mark.http, pytest.mark.timeout(180)]

@@ -38,7 +38,8 @@ from storage.tables import (
 )
 from storage.tasks import create_task
 from storage.transactions import manual_matches
-from tests.intake_helpers import firm_with_passwords, load, pdf_bytes
+from tests.factories import GLOOR_IBAN, firm_with_passwords, load
+from tests.intake_helpers import pdf_bytes
 from tests.workspace_helpers import login
 from web.app import create_app
 
@@ -50,7 +51,6 @@ LEA = {"Authorization": "Bearer token-lea"}  # C01, employee
 FRITZ = {"Authorization": "Bearer token-fritz"}  # C02, offline, employee
 STATEMENT = Path(__file__).parent / "data" / "camt" / "handmade_camt053_v04_postfinance_style.xml"
 C01_IBAN = "CH4431999123000889012"
-GLOOR_IBAN = "CH9300762011623852957"
 
 
 @dataclass

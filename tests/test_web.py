@@ -22,7 +22,8 @@ from ingest.api import create_app, run_http_in_thread
 from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import DocumentRow
-from tests.intake_helpers import firm_with_passwords, invoice_pdf, load
+from tests.factories import firm_with_passwords, load
+from tests.intake_helpers import invoice_pdf
 
 pytestmark = [
     pytest.mark.chromium,

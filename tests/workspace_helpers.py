@@ -20,8 +20,7 @@ from storage.db import Database
 from storage.objects import FilesystemObjectStore
 from storage.tables import BookingRow, TaskRow
 from tests.docgen import supplier_invoice
-from tests.intake_helpers import firm_with_passwords, load
-from tests.test_ops_support import GLOOR, RECIPIENTS
+from tests.factories import GLOOR_COMPANY, RECIPIENTS, firm_with_passwords, load
 
 KELLER = {
     "id": "S002",
@@ -85,7 +84,7 @@ def keller_invoice(number: str, total: str, client_id: str = "C02") -> bytes:
 
 def gloor_invoice(client_id: str, seed: int) -> bytes:
     """Gloor's invoice with a QR-bill (docgen), paid to Gloor's known account."""
-    supplier = dataclasses.replace(GLOOR)
+    supplier = dataclasses.replace(GLOOR_COMPANY)
     return supplier_invoice(
         random.Random(seed), supplier=supplier, recipient=RECIPIENTS[client_id], with_qr=True
     ).data
