@@ -50,7 +50,9 @@ out = Console()
 
 
 def fail(message: str, code: int = 1) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    # soft_wrap: a message holds paths and commands to copy; the terminal wraps it, rich
+    # must not cut a long path in two (it did, at 80 columns, without a terminal).
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
