@@ -95,6 +95,26 @@ def register(
     return row
 
 
+def follow_correction(
+    session: Session, document_id: int, extraction: Any, supplier_id: str | None
+) -> None:
+    """A person corrected the reading of a document still waiting for its payment: it waits
+    with the corrected values (a bank entry is matched against what is really owed).
+    `extraction`: the document's corrected `Extraction`."""
+    row = session.get(OpenItemRow, document_id)
+    if row is None or row.status != PaymentState.OPEN.value:
+        return
+    if extraction.total is not None and extraction.total > 0:
+        row.amount = extraction.total
+    if extraction.currency:
+        row.currency = extraction.currency
+    row.issue_date = extraction.issue_date
+    row.due_date = extraction.due_date
+    row.reference = normalize_payment_reference(extraction.reference)
+    row.invoice_number = extraction.invoice_number
+    row.supplier_id = supplier_id
+
+
 def payment_state(session: Session, document_id: int) -> PaymentState | None:
     state = session.scalar(select(OpenItemRow.status).where(OpenItemRow.document_id == document_id))
     return PaymentState(state) if state else None

@@ -59,6 +59,7 @@ from domain.records import (
     TaskView,
     User,
 )
+from storage import open_items
 from storage.audit import as_json, record_event
 from storage.scope import Scope
 from storage.tables import (
@@ -522,6 +523,7 @@ def _apply_corrections(
     _replace_draft(session, booking, draft)
     booking.corrected_by = user.username
     document.supplier_id = supplier_id
+    open_items.follow_correction(session, document.id, extraction, supplier_id)
     if stored is not None:
         stored.data = extraction.public_json()
     else:

@@ -12,10 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from domain.corrections import Corrections
 from domain.enums import Channel, TaskKind
 from domain.reconciliation import Banking
 from flows.pipeline import process_one
 from ingest.api import create_app
+from routing.rebook import is_credit, rebuild_booking
 from storage.bookings import booking_view, posted_after
 from storage.masterdata import user_for_token
 from storage.scope import Scope
@@ -410,3 +412,35 @@ def test_an_entry_text_is_stored_once(firm: Any) -> None:
     row = _process(firm, "C02", Camt(OWN, [fee]).xml(), "g.xml")
     [entry] = _transactions(firm, row.id)
     assert entry.remittance == "GEBÜHR KONTO MÄRZ"
+
+
+def test_a_corrected_total_is_what_the_payment_is_matched_against(firm: Any) -> None:
+    """Regression: a person's correction of the total on the release task left the open
+    item at the misread amount, so the real payment found no invoice."""
+    invoice_id, total = _invoice(firm, "C01", seed=51)
+    corrected = total + Decimal("100.00")  # the page said more than the reader saw
+    with firm.db.session() as session:
+        task = session.scalars(
+            select(TaskRow).where(
+                TaskRow.document_id == invoice_id, TaskRow.kind == "release_invoice"
+            )
+        ).one()
+        hans = user_for_token(session, "token-hans")
+        assert hans is not None
+        complete_task(
+            session,
+            Scope.of(hans),
+            task.id,
+            hans,
+            Corrections(total=corrected, vat=[]),
+            rebuild=rebuild_booking,
+            is_credit=is_credit,
+        )
+        assert session.get(OpenItemRow, invoice_id).amount == corrected
+    statement = Camt(
+        "CH1509000000152034670",
+        [Entry(date(2026, 7, 1), [Tx(-corrected, "Gloor Elektro AG", GLOOR_IBAN)], "K1")],
+    )
+    row = _process(firm, "C01", statement.xml(), "juli.xml")
+    [entry] = _transactions(firm, row.id)
+    assert (entry.status, entry.matches[0]["document_id"]) == ("matched", invoice_id)
