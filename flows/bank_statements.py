@@ -37,6 +37,7 @@ from domain.reconciliation import (
 from domain.records import BookingDraft, Client, TaskDraft
 from routing.reconcile import index_open_items, name_index_key, reconcile, reconcile_statement
 from routing.statement import (
+    StatementLine,
     balance_gap,
     describe_entry,
     entries_to_match,
@@ -121,8 +122,8 @@ def take_in_statements(
     return report
 
 
-def _new_transaction(line: Any) -> transactions.NewTransaction:
-    entry: EntryToMatch = line.entry
+def _new_transaction(line: StatementLine) -> transactions.NewTransaction:
+    entry = line.entry
     return transactions.NewTransaction(
         entry_key=line.entry_key,
         part=line.part,

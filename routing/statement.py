@@ -1,8 +1,8 @@
 """A bank statement's entries turned into what the books need (DESIGN.md, "Life of a
 bank statement", 2 and 5). Pure: no I/O.
 
-- `statement_problems` — the checks: the account is one of the client's, and opening
-  balance + booked entries = closing balance;
+- `foreign_account`, `balance_gap` — the checks: the account is one of the client's, and
+  opening balance + booked entries = closing balance;
 - `entries_to_match` — each booked entry's transactions as reconciliation sees them
   (a batch entry is split into its transactions), with the key that stores it once;
 - `payment_booking` / `rule_booking` — the booking a matched or ruled entry gets;
@@ -40,21 +40,8 @@ BANK_FEES = "6900"  # Finanzaufwand: fees and small differences
 # --- checks -------------------------------------------------------------------------------
 
 
-def statement_problems(statement: Statement, own_ibans: set[str]) -> list[str]:
-    """What is wrong with a statement as a whole, in words (empty: nothing)."""
-    problems = []
-    if not statement.account_iban or statement.account_iban not in own_ibans:
-        problems.append(
-            f"the statement is for account {statement.account_iban or statement.account_id}, "
-            "which is not one of the client's accounts: its entries were not taken in"
-        )
-    gap = balance_gap(statement)
-    if gap is not None:
-        problems.append(gap)
-    return problems
-
-
 def foreign_account(statement: Statement, own_ibans: set[str]) -> bool:
+    """The statement is for an account that is not one of the client's (or has no IBAN)."""
     return not statement.account_iban or statement.account_iban not in own_ibans
 
 
