@@ -71,3 +71,40 @@ def applicable(field: str, ours: Any, truth: Any) -> bool:
     if field == "has_qr":
         return True
     return truth is not None or ours is not None
+
+
+def offline_firm(
+    client: Any, companies: dict[str, Any], accounts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Master data of one offline client `C01` (a docgen `Company`) whose suppliers are
+    known by name, UID, IBAN and address — and, where `accounts` names it, the account
+    each is booked to (without one, the first documents of a supplier need a person)."""
+    accounts = accounts or {}
+    address = {"street": client.street_line, "postcode": client.postcode, "city": client.city}
+    return {
+        "fiduciary": {"name": "Treuhand Muster AG", "inbound_domain": "in.treuhand.example"},
+        "staff": [{"username": "anna", "password": "anna-pw-123456", "token": "t-anna"}],
+        "clients": [
+            {
+                "id": "C01",
+                "name": client.name,
+                "mode": "offline",
+                "address": address,
+                "uid": client.uid,
+                "inbound": "c01@in.treuhand.example",
+                "users": [],
+                "suppliers": list(companies),
+            }
+        ],
+        "suppliers": [
+            {
+                "id": supplier_id,
+                "name": c.name,
+                "uid": c.uid,
+                "iban": [i for i in (c.iban, c.qr_iban) if i],
+                "address": {"street": c.street_line, "postcode": c.postcode, "city": c.city},
+                **({"account": accounts[supplier_id]} if supplier_id in accounts else {}),
+            }
+            for supplier_id, c in companies.items()
+        ],
+    }

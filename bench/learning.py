@@ -46,6 +46,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.common import offline_firm  # noqa: E402
 from domain.booking_lines import main_account  # noqa: E402
 from domain.corrections import Corrections  # noqa: E402
 from domain.enums import Channel  # noqa: E402
@@ -107,37 +108,8 @@ def firm(rng: random.Random, suppliers: int) -> tuple[dict[str, Any], Company, d
         f"S{n:03d}": random_company(rng, "CH", kind=trade, language="de")
         for n, trade in enumerate(trades, start=1)
     }
-    data = {
-        "fiduciary": {"name": "Treuhand Muster AG", "inbound_domain": "in.treuhand.example"},
-        "staff": [{"username": "anna", "password": "anna-pw-123456", "token": "t-anna"}],
-        "clients": [
-            {
-                "id": "C01",
-                "name": client.name,
-                "mode": "offline",
-                "address": {
-                    "street": client.street_line,
-                    "postcode": client.postcode,
-                    "city": client.city,
-                },
-                "uid": client.uid,
-                "inbound": "c01@in.treuhand.example",
-                "users": [],
-                "suppliers": list(companies),
-            }
-        ],
-        # Known suppliers, but no account: the first documents need a person.
-        "suppliers": [
-            {
-                "id": supplier_id,
-                "name": c.name,
-                "uid": c.uid,
-                "iban": [i for i in (c.iban, c.qr_iban) if i],
-                "address": {"street": c.street_line, "postcode": c.postcode, "city": c.city},
-            }
-            for supplier_id, c in companies.items()
-        ],
-    }
+    # Known suppliers, but no account: the first documents need a person.
+    data = offline_firm(client, companies)
     return data, client, companies
 
 

@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import select  # noqa: E402
 
+from bench.common import offline_firm  # noqa: E402
 from domain.booking_lines import main_account  # noqa: E402
 from domain.enums import Channel, PaymentMethod  # noqa: E402
 from domain.masterdata import MasterData  # noqa: E402
@@ -110,37 +111,7 @@ def firm(rng: random.Random) -> tuple[dict[str, Any], Company, dict[str, Company
         sid = f"S{len(companies) + 1:03d}"
         companies[sid] = random_shop(rng, kind=shop, language="de")
         accounts[sid] = account
-    data = {
-        "fiduciary": {"name": "Treuhand Muster AG", "inbound_domain": "in.treuhand.example"},
-        "staff": [{"username": "anna", "password": "anna-pw-123456", "token": "t-anna"}],
-        "clients": [
-            {
-                "id": "C01",
-                "name": client.name,
-                "mode": "offline",
-                "address": {
-                    "street": client.street_line,
-                    "postcode": client.postcode,
-                    "city": client.city,
-                },
-                "uid": client.uid,
-                "inbound": "c01@in.treuhand.example",
-                "users": [],
-                "suppliers": list(companies),
-            }
-        ],
-        "suppliers": [
-            {
-                "id": sid,
-                "name": c.name,
-                "uid": c.uid,
-                "iban": [i for i in (c.iban, c.qr_iban) if i],
-                "address": {"street": c.street_line, "postcode": c.postcode, "city": c.city},
-                "account": accounts[sid],
-            }
-            for sid, c in companies.items()
-        ],
-    }
+    data = offline_firm(client, companies, accounts)
     return data, client, companies, accounts
 
 

@@ -22,7 +22,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.bank import Statement
@@ -252,31 +251,11 @@ def match_waiting(
         earlier = session.get(TaskRow, row.task_id) if row.task_id else None
         if earlier is not None and earlier.status == TaskStatus.OPEN.value:
             transactions.close_by_fiduflow(
-                earlier, f"document {item.document_id} arrived and pays the entry"
+                session, earlier, f"document {item.document_id} arrived and pays the entry"
             )
         apply_outcome(session, client, row, entry, outcome, received)
         return row.id
     return None
-
-
-def close_if_paid(session: Session, client_id: str, reminder_id: int, invoice_id: int) -> None:
-    """A reminder for an invoice the bank shows paid needs nobody: its task closes."""
-    item = session.get(OpenItemRow, invoice_id)
-    if item is None or item.client_id != client_id or item.paid_by is None:
-        return
-    payment = session.get(BankTransactionRow, item.paid_by)
-    when = payment.booking_date.isoformat() if payment else "earlier"
-    tasks = session.scalars(
-        select(TaskRow).where(
-            TaskRow.document_id == reminder_id,
-            TaskRow.kind == TaskKind.REMINDER_RECEIVED.value,
-            TaskRow.status == TaskStatus.OPEN.value,
-        )
-    )
-    for task in tasks:
-        transactions.close_by_fiduflow(
-            task, f"the invoice was paid on {when} (bank transaction {item.paid_by})"
-        )
 
 
 def check_answer(session: Session, client: Client, document_id: int, meta: dict[str, Any]) -> None:

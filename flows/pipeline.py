@@ -27,8 +27,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from domain.enums import Channel, DocumentClass, PaymentMethod
-from domain.records import DocumentOrigin
 from extractors.reading import Classification, Reading
 from flows import splitting, steps
 from flows.artifacts import install_log_redaction, redact_filename
@@ -53,15 +51,7 @@ def job_of(row: DocumentRow) -> steps.DocumentJob:
         client_id=row.client_id,
         sha256=row.sha256,
         filename=row.filename,
-        origin=DocumentOrigin(
-            channel=Channel(row.channel),
-            filename=row.filename,
-            received_at=row.received_at,
-            submitted_by=row.submitted_by,
-            payment_method=PaymentMethod(row.payment_method) if row.payment_method else None,
-            document_class=DocumentClass(row.document_class) if row.document_class else None,
-            note=row.note,
-        ),
+        origin=documents_repo.origin_of(row),
         skip_duplicate_check=bool((row.meta or {}).get("not_a_duplicate")),
         split=splitting.split_requested(row.meta),
         media_type=row.media_type,

@@ -51,6 +51,7 @@ from routing.duplicates import find_duplicate
 from routing.match import DUPLICATE_CHECKED, Matching
 from routing.match import match_document as match_all
 from storage import documents as documents_repo
+from storage import transactions as transactions_repo
 from storage.bookings import create_booking, document_origin
 from storage.db import DatabaseUnavailable
 from storage.history import SqlHistory, lock_client, record_facts
@@ -359,7 +360,7 @@ def persist_outcome(
             bank_statements.check_answer(session, matched.client, row.id, row.meta)
         invoice = decision.links.get("invoice_document")
         if invoice is not None:  # a reminder: paid already, it closes itself
-            bank_statements.close_if_paid(session, row.client_id, row.id, int(invoice))
+            transactions_repo.close_reminder_if_paid(session, row.client_id, row.id, int(invoice))
         record_facts(
             session,
             row.client_id,

@@ -14,10 +14,18 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.enums import Channel, DocType, DocumentState, RoutingRule, TaskStatus
+from domain.enums import (
+    Channel,
+    DocType,
+    DocumentClass,
+    DocumentState,
+    PaymentMethod,
+    RoutingRule,
+    TaskStatus,
+)
 from domain.field_boxes import corrected_fields, with_fields
 from domain.reconciliation import PaymentState
-from domain.records import DocumentView, HistoryEntry, SupplierMatch
+from domain.records import DocumentOrigin, DocumentView, HistoryEntry, SupplierMatch
 from storage.audit import document_history, histories_of
 from storage.scope import Scope
 from storage.tables import (
@@ -281,6 +289,20 @@ def children_of(
         )
     )
     return [(document_id, meta) for document_id, meta in rows]
+
+
+def origin_of(row: DocumentRow) -> DocumentOrigin:
+    """How the document came in, as intake recorded it (what routing knows beside the
+    reading)."""
+    return DocumentOrigin(
+        channel=Channel(row.channel),
+        filename=row.filename,
+        received_at=row.received_at,
+        submitted_by=row.submitted_by,
+        payment_method=PaymentMethod(row.payment_method) if row.payment_method else None,
+        document_class=DocumentClass(row.document_class) if row.document_class else None,
+        note=row.note,
+    )
 
 
 def lock_document(session: Session, document_id: int) -> DocumentRow | None:

@@ -402,6 +402,7 @@ def _apply_corrections(
     is_credit: IsCredit,
 ) -> list[str]:
     """Change the reading, rebuild and replace the held draft; returns what was learned."""
+    from storage.documents import origin_of  # storage.documents imports this module
     from storage.history import record_facts
     from storage.learning import learn_from_correction, learned_for
     from storage.masterdata import get_client
@@ -463,14 +464,8 @@ def _apply_corrections(
     context = DocumentContext(
         document_id=document.id,
         client_id=document.client_id,
-        channel=document.channel,
-        filename=document.filename,
-        received_at=document.received_at,
-        submitted_by=document.submitted_by,
-        payment_method=document.payment_method,
-        document_class=document.document_class,
-        note=document.note,
         extraction=extraction,
+        **origin_of(document).model_dump(),
     )
     # The account the draft had stays unless the person or a new supplier changes it
     # (a learned or chosen account must not fall back to the chart's default).

@@ -42,9 +42,8 @@ from storage.tables import (
     DocumentRow,
     OpenItemRow,
     TaskRow,
-    utcnow,
 )
-from storage.tasks import create_task
+from storage.tasks import create_task, mark_done
 
 MAX_PAGE = 500
 CHUNK = 300
@@ -221,25 +220,42 @@ def close_reminders(
     )
     for task in open_reminders:
         if (task.details or {}).get("invoice_document") in document_ids:
-            close_by_fiduflow(
-                task,
-                f"the invoice was paid on {row.booking_date.isoformat()} "
-                f"(bank transaction {row.id})",
-            )
+            close_by_fiduflow(session, task, _paid_on(row.booking_date.isoformat(), row.id))
 
 
-def close_by_fiduflow(task: TaskRow, why: str) -> None:
+def close_reminder_if_paid(
+    session: Session, client_id: str, reminder_id: int, invoice_id: int
+) -> None:
+    """A reminder that arrives for an invoice the bank already shows paid: its task closes."""
+    item = session.get(OpenItemRow, invoice_id)
+    if item is None or item.client_id != client_id or item.paid_by is None:
+        return
+    payment = session.get(BankTransactionRow, item.paid_by)
+    when = payment.booking_date.isoformat() if payment else "earlier"
+    tasks = session.scalars(
+        select(TaskRow).where(
+            TaskRow.document_id == reminder_id,
+            TaskRow.kind == TaskKind.REMINDER_RECEIVED.value,
+            TaskRow.status == TaskStatus.OPEN.value,
+        )
+    )
+    for task in tasks:
+        close_by_fiduflow(session, task, _paid_on(when, item.paid_by))
+
+
+def _paid_on(when: str, transaction_id: int) -> str:
+    return f"the invoice was paid on {when} (bank transaction {transaction_id})"
+
+
+def close_by_fiduflow(session: Session, task: TaskRow, why: str) -> None:
     """Done by fiduflow itself, with the reason in the task's details."""
-    close_as(task, "fiduflow", why)
+    close_as(session, task, "fiduflow", why)
 
 
-def close_as(task: TaskRow, by: str, why: str) -> None:
+def close_as(session: Session, task: TaskRow, by: str, why: str) -> None:
     """Done by `by` (fiduflow, or the person whose act made the task needless), with the
     reason in the task's details."""
-    task.status = TaskStatus.DONE.value
-    task.outcome = TaskOutcome.DONE.value
-    task.completed_by = by
-    task.completed_at = utcnow()
+    mark_done(session, task, by, TaskOutcome.DONE)
     task.details = {**(task.details or {}), "closed_because": why}
 
 
@@ -325,7 +341,12 @@ def match_by_hand(
     task = session.get(TaskRow, row.task_id) if row.task_id is not None else None
     if task is not None and task.status == TaskStatus.OPEN.value:
         listed = ", ".join(str(i) for i in document_ids)
-        close_as(task, user.username, f"{user.username} matched the entry to document(s) {listed}")
+        close_as(
+            session,
+            task,
+            user.username,
+            f"{user.username} matched the entry to document(s) {listed}",
+        )
     record_outcome(
         session,
         row,
