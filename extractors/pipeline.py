@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from domain.enums import MediaType, ReadErrorKind, TextSource
 from domain.extraction import PAGE_FIELDS, Box, Extraction, ReadError
+from domain.filetype import MAX_XML_BYTES, looks_like_xml, sniff, xml_root
 from domain.settings import get_settings
 from extractors import camt, einvoice, images, ocr
 from extractors.assemble import NOT_FOR
@@ -25,7 +26,6 @@ from extractors.limits import Budget, WorkerPool, parse_pool, spooled
 from extractors.pdfdoc import PageInfo, PdfInfo, inspect_file, render_file_page, scan_or_render
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
 from extractors.reading import Classification, PageText, QrCode, Reading, Word
-from extractors.sniff import sniff
 from extractors.split import detect_parts
 from extractors.textlayer import RawPage, parse_text_layer
 
@@ -54,7 +54,7 @@ def read(data: bytes, filename: str | None = None) -> Reading:
         media = sniff(data)
         reading.media_type = media
         if media is None:
-            raise ReadFailure(ReadErrorKind.UNSUPPORTED, "not a PDF, image or e-invoice XML")
+            raise _refusal(data)
         if media is MediaType.PDF:
             _read_pdf(data, reading)
         elif media is MediaType.XML:
@@ -84,6 +84,29 @@ def read(data: bytes, filename: str | None = None) -> Reading:
         )
     reading.timings["read"] = _ms(started)
     return reading
+
+
+def _refusal(data: bytes) -> ReadFailure:
+    """Why `sniff` takes these bytes for none of the types we read. For XML, staff need
+    to tell a wrong file (its root element names what it is) from a damaged one."""
+    if not looks_like_xml(data):
+        return ReadFailure(ReadErrorKind.UNSUPPORTED, "not a PDF, an image or an XML file")
+    if len(data) > MAX_XML_BYTES:
+        return ReadFailure(
+            ReadErrorKind.TOO_LARGE, f"XML file over {MAX_XML_BYTES // 1024 // 1024} MB"
+        )
+    root = xml_root(data)
+    if root is None:
+        return ReadFailure(
+            ReadErrorKind.CORRUPT,
+            "XML file whose root element cannot be read (not well-formed, a DOCTYPE, "
+            "or the root element after the first 64 KiB)",
+        )
+    return ReadFailure(
+        ReadErrorKind.UNSUPPORTED,
+        "XML file is neither an e-invoice (CII, ZUGFeRD 1.0, UBL) nor camt: "
+        f"root element {root.rpartition('}')[2]}",
+    )
 
 
 # --- PDF -------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ even be probed is left to `read`, which reports why.
 import io
 
 from domain.enums import MediaType
+from domain.filetype import sniff
 from domain.settings import get_settings
 from extractors.limits import parse_pool, spooled
 from extractors.pdfdoc import inspect_file
-from extractors.sniff import sniff
 
 _IMAGES = (MediaType.JPEG, MediaType.PNG, MediaType.TIFF, MediaType.HEIC)
 

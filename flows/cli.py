@@ -780,7 +780,8 @@ def worker(
 ) -> None:
     """A Prefect worker for the `fiduflow` work pool (run one per machine).
 
-    Makes sure the work pool and the `ocr` concurrency limit exist, then becomes
+    Makes sure the work pool and the `ocr` concurrency limit exist (a limit an operator
+    set is never changed), then becomes
     `prefect worker start --pool POOL --type process` in this checkout.
     """
     import os
@@ -792,9 +793,10 @@ def worker(
         fail("no Prefect server: set PREFECT_API_URL (e.g. http://prefect:4200/api)")
     settings = _runtime().settings
     created = prefect_env.ensure_work_pool(pool)
-    limit = prefect_env.ensure_ocr_limit(settings.ocr_processes)
+    ocr = prefect_env.ensure_ocr_limit(settings.ocr_processes)
     console.print(
-        f"work pool {pool} {'created' if created else 'exists'}; OCR limit {limit}; "
+        f"work pool {pool} {'created' if created else 'exists'}; "
+        f"OCR limit {ocr.value} ({'created' if ocr.created else 'already set'}); "
         "deploy the flows with `prefect deploy --all` (once, from this checkout)"
     )
     os.environ.setdefault("FIDUFLOW_HOME", str(Path(__file__).resolve().parent.parent))

@@ -17,7 +17,7 @@ import secrets
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.settings import get_settings
 
@@ -209,17 +209,39 @@ def _client(api_url: str | None) -> Any:
     return get_client(sync_client=True)
 
 
-def ensure_ocr_limit(limit: int | None = None, api_url: str | None = None) -> int:
-    """Create or update the tag concurrency limit on `ocr` (default: one per core).
+class OcrLimit(NamedTuple):
+    """The `ocr` tag concurrency limit in force, and whether this call created it."""
+
+    value: int
+    created: bool
+
+
+def ensure_ocr_limit(limit: int | None = None, api_url: str | None = None) -> OcrLimit:
+    """The tag concurrency limit on `ocr`: created with `limit` (default: one per core)
+    when the server has none; one already set is left as it is and returned.
 
     Task runs tagged `ocr` (the read step, when a file needs OCR) wait for a free slot,
-    across every process and machine that reports to this Prefect server. The same as
-    `prefect concurrency-limit create ocr N`.
+    across every process and machine that reports to this Prefect server. An operator's
+    `prefect concurrency-limit create ocr N` always wins: every `fiduflow worker` and
+    `fiduflow serve` calls this at start, and with an update the last one to start would
+    overwrite N with its own machine's `ocr_processes`. `serve` on its private server
+    thus sets the limit at the first start only; to change it later, set it with Prefect.
     """
-    limit = limit or os.cpu_count() or 1
+    from prefect.exceptions import ObjectNotFound
+
     with _client(api_url) as client:
-        client.create_concurrency_limit(tag=OCR_TAG, concurrency_limit=limit)  # an upsert
-    return limit
+        try:
+            existing = client.read_concurrency_limit_by_tag(OCR_TAG)
+        except ObjectNotFound:
+            pass
+        else:
+            return OcrLimit(existing.concurrency_limit, created=False)
+        value = limit or os.cpu_count() or 1
+        # Prefect has no create-if-absent for tag limits (create is an upsert): two
+        # processes starting at the same instant on an empty server may both write theirs;
+        # one of the two values stands, and no later start changes it.
+        client.create_concurrency_limit(tag=OCR_TAG, concurrency_limit=value)
+    return OcrLimit(value, created=True)
 
 
 def ensure_work_pool(name: str = WORK_POOL, api_url: str | None = None) -> bool:

@@ -143,7 +143,7 @@ def serve_all() -> None:
 
     runtime = get_runtime()
     settings = runtime.settings
-    ocr_limit = prefect_env.ensure_ocr_limit(settings.ocr_processes)
+    ocr_limit = prefect_env.ensure_ocr_limit(settings.ocr_processes).value
     # Before any run starts here: what a previous serve left running in its process.
     orphans = crash_orphans(["process-document", *IN_PROCESS])
     deployments = runner_deployments()

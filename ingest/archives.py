@@ -14,8 +14,8 @@ import zipfile
 from dataclasses import dataclass, field, replace
 
 from domain.enums import MediaType
+from domain.filetype import is_zip, sniff
 from ingest.filenames import safe_filename
-from ingest.filetype import is_zip, sniff
 
 _MIB = 1024 * 1024
 

@@ -34,9 +34,9 @@ from domain.enums import (
     RefusalKind,
     TaskKind,
 )
+from domain.filetype import looks_like_pdf, sniff
 from domain.records import TaskDraft
 from ingest.filenames import safe_filename
-from ingest.filetype import looks_like_pdf, sniff
 from storage.db import Database, DatabaseUnavailable
 from storage.documents import NewDocument, Recorded, record_document
 from storage.messages import NewMessage, record_message

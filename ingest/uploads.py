@@ -7,11 +7,11 @@ from typing import NoReturn
 from fastapi import HTTPException, Request, UploadFile
 
 from domain.enums import MediaType, RefusalKind
+from domain.filetype import looks_like_pdf, sniff
 from domain.records import Client, User
 from domain.settings import Settings
 from ingest.auth import SessionCodec
 from ingest.filenames import safe_filename
-from ingest.filetype import looks_like_pdf, sniff
 from ingest.intake import IntakeRefused, ProcessingQueue, Submission, intake
 from ingest.login_throttle import LoginThrottle, TokenThrottle
 from storage.db import Database

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from domain.enums import MediaType
+from domain.filetype import sniff
 from ingest.filenames import MAX_FILENAME_CHARS
-from ingest.filetype import sniff
 from ingest.mime import ParsedMail
 
 CRLF = b"\r\n"

@@ -13,10 +13,10 @@ import pytest
 
 from domain.bank import EntryStatus, ReferenceType, Statement, StatementKind
 from domain.enums import MediaType
+from domain.filetype import sniff
 from extractors import camt
 from extractors.camt import CamtError, check_balance, is_camt, parse_camt
 from ingest.archives import open_zip
-from ingest.filetype import sniff
 from tests.extract_helpers import cii_xml
 
 DATA = Path(__file__).parent / "data" / "camt"

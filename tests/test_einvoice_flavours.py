@@ -28,9 +28,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from domain.enums import DocType, MediaType, TextSource
+from domain.filetype import sniff
 from extractors import classify, einvoice, extract, extract_fields, read
 from extractors.reading import Reading
-from ingest.filetype import sniff
 from tests.extract_helpers import invoice_pdf
 
 DATA = Path(__file__).parent / "data" / "einvoice"

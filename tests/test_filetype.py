@@ -1,4 +1,5 @@
-"""`sniff` and `is_zip`: the type of a file is its bytes."""
+"""`sniff` and `is_zip`: the type of a file is its bytes — one sniffer (`domain.filetype`)
+for intake and the readers alike."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from domain.enums import MediaType
-from ingest.filetype import e_invoice_root, is_zip, sniff
+from domain.enums import MediaType, ReadErrorKind
+from domain.filetype import e_invoice_root, is_zip, sniff
+from extractors import read
+from extractors.probe import ocr_pages
 from tests.intake_helpers import structured_pdf
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -97,6 +100,59 @@ def test_sniff_heic_from_pillow_heif() -> None:
     except Exception as exc:  # encoder not built into this wheel
         pytest.skip(f"no HEIF encoder: {exc}")
     assert sniff(out.getvalue()) == MediaType.HEIC
+
+
+def test_heif_brand_rule_mif1_counts_as_major_brand_only() -> None:
+    # `mif1` as the major brand is HEIF whatever the compatible brands say, so a HEIC and
+    # an AVIF-flavoured file with that major brand get one answer (pillow-heif opens both
+    # by the major brand); as a mere compatible brand, `mif1` makes nothing HEIC.
+    heic = _ftyp(b"mif1", b"mif1", b"heic")
+    mif1_avif = _ftyp(b"mif1", b"mif1", b"avif", b"miaf")
+    assert sniff(heic) == sniff(mif1_avif) == MediaType.HEIC
+    assert sniff(_ftyp(b"avif", b"mif1", b"miaf")) is None
+    assert sniff(_ftyp(b"iso8", b"mif1", b"avif")) is None
+    assert sniff(_ftyp(b"iso8", b"mif1", b"heic")) == MediaType.HEIC  # an HEVC brand counts
+
+
+def _heic(major: bytes) -> bytes:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    out = io.BytesIO()
+    try:
+        pillow_heif.from_pillow(Image.new("RGB", (16, 16), "white")).save(out, quality=50)
+    except Exception as exc:  # encoder not built into this wheel
+        pytest.skip(f"no HEIF encoder: {exc}")
+    data = out.getvalue()
+    assert data[4:8] == b"ftyp"
+    return data[:8] + major + data[12:]
+
+
+@pytest.mark.parametrize("major", [b"heic", b"mif1", b"heis", b"hevm", b"hevs"])
+def test_readers_take_a_heif_image_for_what_intake_took_it(major: bytes) -> None:
+    # The readers had a sniffer of their own that knew fewer brands: intake accepted a
+    # `heis` image and the reader then called it unsupported. Now both ask `sniff`.
+    data = _heic(major)
+    assert sniff(data) == MediaType.HEIC
+    assert ocr_pages(data) == 1  # read as an image, one frame to OCR
+
+
+def test_readers_refuse_what_intake_refuses() -> None:
+    # The readers' own sniffer took any `%PDF-` in the first KiB for a PDF and anything
+    # starting with "<" for XML; intake refuses both, and so do the readers now.
+    for data in (
+        b"<html><body>%PDF- is a string in here</body></html>",
+        b"<?xml version='1.0'?><note>hello</note>",
+        b"\r\n\xef\xbb\xbfjunk from a gateway\n" + PDF,
+    ):
+        reading = read(data)
+        assert reading.media_type is None
+        assert reading.error is not None and reading.error.kind is ReadErrorKind.UNSUPPORTED
+        assert ocr_pages(data) == 0
+    # An e-invoice with a DOCTYPE: intake refuses it (XXE); the readers no longer read it.
+    doctype = UBL_INVOICE.replace(b"<Invoice", b"<!DOCTYPE Invoice>\n<Invoice", 1)
+    assert sniff(doctype) is None
+    reading = read(doctype)
+    assert reading.xml_invoice is None
+    assert reading.error is not None and reading.error.kind is ReadErrorKind.CORRUPT
 
 
 def _zip(**members: bytes) -> bytes:

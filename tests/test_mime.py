@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from domain.enums import MediaType
+from domain.filetype import sniff
 from ingest.archives import ArchiveError, ArchiveLimits, ArchiveResult, open_zip
-from ingest.filetype import sniff
 from ingest.mime import MimeLimits, ParsedMail, parse_mail
 from tests.mime_corpus import (
     CASES,

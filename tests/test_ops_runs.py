@@ -15,6 +15,7 @@
 """
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
@@ -245,8 +246,40 @@ def test_read_step_of_a_scan_runs_tagged(prefect_harness, runtime, load_firm):
     assert pipeline.OCR_TAG in read.tags
 
 
-def test_ocr_concurrency_limit_is_ensured(prefect_harness):
-    assert prefect_env.ensure_ocr_limit(3) == 3
-    assert prefect_env.ensure_ocr_limit(2) == 2  # again: updated, not duplicated
-    limit = prefect_call(lambda c: c.read_concurrency_limit_by_tag("ocr"))
-    assert limit.concurrency_limit == 2
+def _drop_ocr_limit() -> None:
+    from prefect.exceptions import ObjectNotFound
+
+    async def drop(client):
+        with contextlib.suppress(ObjectNotFound):
+            await client.delete_concurrency_limit_by_tag("ocr")
+
+    prefect_call(drop)
+
+
+def test_ocr_concurrency_limit_is_created_when_absent(prefect_harness):
+    _drop_ocr_limit()  # the harness is shared by the whole run
+    try:
+        assert prefect_env.ensure_ocr_limit(3) == prefect_env.OcrLimit(3, created=True)
+        limit = prefect_call(lambda c: c.read_concurrency_limit_by_tag("ocr"))
+        assert limit.concurrency_limit == 3
+    finally:
+        _drop_ocr_limit()
+
+
+def test_ocr_concurrency_limit_an_operator_set_is_kept(prefect_harness):
+    # `prefect concurrency-limit create ocr 8`; then a worker with 2 OCR processes starts.
+    _drop_ocr_limit()
+    prefect_call(lambda c: c.create_concurrency_limit(tag="ocr", concurrency_limit=8))
+    try:
+        assert prefect_env.ensure_ocr_limit(2) == prefect_env.OcrLimit(8, created=False)
+        assert prefect_env.ensure_ocr_limit(2).value == 8  # and at every later start
+        limit = prefect_call(lambda c: c.read_concurrency_limit_by_tag("ocr"))
+        assert limit.concurrency_limit == 8
+        [only] = [
+            found
+            for found in prefect_call(lambda c: c.read_concurrency_limits(limit=200, offset=0))
+            if found.tag == "ocr"
+        ]
+        assert only.id == limit.id
+    finally:
+        _drop_ocr_limit()

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import update
 
 from domain.enums import Channel, MediaType, TaskKind
+from domain.filetype import sniff
 from domain.settings import Settings
 from ingest.filenames import safe_filename
-from ingest.filetype import sniff
 from ingest.intake import IntakeRefused, Submission, intake, intake_mail
 from ingest.mime import parse_mail
 from ingest.smtp import mail_submission

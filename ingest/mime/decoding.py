@@ -11,7 +11,7 @@ from collections.abc import Callable
 from email.message import Message
 
 from domain.enums import MediaType
-from ingest.filetype import is_zip, sniff
+from domain.filetype import is_zip, sniff
 
 _IDENTITY_CTES = frozenset({"", "7bit", "8bit", "binary"})
 _UU_CTES = frozenset({"x-uuencode", "uuencode", "uue", "x-uue"})

@@ -17,9 +17,9 @@ from email.message import Message
 from email.parser import BytesParser
 
 from domain.enums import MediaType
+from domain.filetype import is_zip, looks_like_pdf, sniff
 from ingest.archives import open_zip
 from ingest.filenames import safe_filename
-from ingest.filetype import is_zip, looks_like_pdf, sniff
 from ingest.mime.body import _CID_REF, _body_text
 from ingest.mime.decoding import (
     _as_bytes,

@@ -23,11 +23,11 @@ if __name__ == "__main__":
     # so that libFuzzer is guided by branch coverage inside the MIME parser too.
     with atheris.instrument_imports():
         from domain.enums import MediaType
-        from ingest.filetype import sniff
+        from domain.filetype import sniff
         from ingest.mime import MimeLimits, ParsedMail, parse_mail
 else:
     from domain.enums import MediaType
-    from ingest.filetype import sniff
+    from domain.filetype import sniff
     from ingest.mime import MimeLimits, ParsedMail, parse_mail
 
 LIMITS = MimeLimits()

@@ -1,9 +1,14 @@
 """What a file is, decided by its bytes alone — never by its name or a declared type.
 
-`sniff` answers one of the `MediaType`s fiduflow accepts, or None (callers answer 415).
+`sniff` answers one of the `MediaType`s fiduflow accepts, or None: intake answers 415,
+the readers report the file as unsupported. One sniffer for both, here in `domain/`
+(ingest and extractors never import each other), so a file intake accepted is one the
+readers take for the same type — and what intake refuses, the readers refuse too.
+
 Every function here is pure, never raises on any input, and does bounded work: the
 magic-number checks look at a fixed prefix, the XML check stops at the root element, and
-the PDF structure check reads the file's tail and one cross-reference section.
+the PDF structure check reads the file's tail and one cross-reference section. No I/O:
+the XML check parses the bytes in memory with lxml, no network, no DTD.
 
 A PDF is a file that starts with `%PDF-`, or one whose header comes a little later (junk
 from a scanner or gateway) *and* whose tail leads to a real cross-reference section and a
@@ -167,15 +172,34 @@ def _is_heif(data: bytes) -> bool:
 
 def _is_accepted_xml(data: bytes) -> bool:
     """An e-invoice (UBL/CII) or a camt.053/054 bank statement, by its root element."""
-    try:
-        root = _xml_root(data)
-    except Exception:
-        return False
+    root = xml_root(data)
     return root in E_INVOICE_ROOTS or camt_message(root) is not None
 
 
 def e_invoice_root(data: bytes) -> str | None:
-    """The Clark-notation root tag (`{ns}Invoice`) of a UBL/CII e-invoice, else None.
+    """The Clark-notation root tag (`{ns}Invoice`) of a UBL/CII e-invoice, else None."""
+    root = xml_root(data)
+    return root if root in E_INVOICE_ROOTS else None
+
+
+def looks_like_xml(data: bytes) -> bool:
+    """True when the bytes start like XML: "<" after optional whitespace (ASCII or UTF-8,
+    with or without its BOM), or UTF-16 (a BOM, or "<" next to a zero byte).
+
+    A cheap gate, no parsing: `sniff` accepts such bytes only for their root element
+    (`xml_root`); the readers use it to say why XML was refused, not just "no document".
+    """
+    head = bytes(data[: 3 + 256])
+    if head.startswith(_BOMS[1:]):  # UTF-16 with its byte order mark
+        return True
+    body = head[3:] if head.startswith(_BOMS[0]) else head
+    return body[:256].lstrip(b" \t\r\n").startswith(b"<") or body[:2] in _UTF16_LT
+
+
+def xml_root(data: bytes) -> str | None:
+    """The Clark-notation root tag (`{ns}Invoice`) of XML bytes; None when they are not
+    XML, are broken before the root element, have a DOCTYPE, start their root element
+    past the first 64 KiB or exceed `MAX_XML_BYTES`. Never raises.
 
     Parsed with lxml as a pull parser that stops at the root element: no DTD loading, no
     entity resolution, no network, libxml2's size/depth safety limits on (no huge_tree).
@@ -183,21 +207,13 @@ def e_invoice_root(data: bytes) -> str | None:
     that is where XXE and entity-expansion attacks live.
     """
     try:
-        root = _xml_root(bytes(data))
+        return _xml_root(bytes(data))
     except Exception:
         return None
-    return root if root in E_INVOICE_ROOTS else None
 
 
 def _xml_root(data: bytes) -> str | None:
-    """The root element's Clark-notation tag, read safely (see `e_invoice_root`)."""
-    if len(data) > MAX_XML_BYTES:
-        return None
-    has_bom = data.startswith(_BOMS)
-    body = data[3:] if data.startswith(_BOMS[0]) else data[2:] if has_bom else data
-    # Cheap gate before lxml: XML starts with "<" after optional whitespace (ASCII/UTF-8),
-    # or is UTF-16 — with a BOM, or recognisable by "<\0" / "\0<".
-    if not (has_bom or body[:256].lstrip(b" \t\r\n").startswith(b"<") or body[:2] in _UTF16_LT):
+    if len(data) > MAX_XML_BYTES or not looks_like_xml(data):
         return None
     parser = etree.XMLPullParser(
         events=("start",),
