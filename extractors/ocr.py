@@ -45,6 +45,9 @@ POOR_WORDS = 8
 # Every scrap of text, in no particular order: finds amounts and names that the page
 # layout analysis took for pictures or dropped with a column.
 SPARSE_TEXT = 11
+# The page as one block of text: keeps a receipt's amount column beside its labels, with
+# the decimal points that sparse reading loses ("39 40").
+SINGLE_BLOCK = 6
 # One OCR thread per tesseract process (the OCR workers inherit this environment).
 os.environ["OMP_THREAD_LIMIT"] = "1"
 
@@ -62,8 +65,9 @@ class OcrInput:
     qr_thorough: bool = False  # photos: whole image, contrast-stretched retries
     photo: bool = False  # uneven light, small letters: stretch, enlarge, adaptive threshold
     budget: Budget | None = None  # the document's OCR time, shared by its pages
-    # Tesseract's page segmentation: 3 (automatic layout) first; SPARSE_TEXT for a second
-    # look at a page whose layout analysis dropped text (`extractors.pipeline`).
+    # Tesseract's page segmentation: 3 (automatic layout) first; SINGLE_BLOCK, then
+    # SPARSE_TEXT for a second look at a page whose layout analysis dropped text
+    # (`extractors.pipeline`).
     psm: int = 3
 
 

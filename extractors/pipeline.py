@@ -405,56 +405,92 @@ def _image_scale(result: ocr.OcrResult) -> float:
     return width_pt / result.width
 
 
-# --- a second look where a required field is missing --------------------------------
+# --- a second look where a required field is missing or unsure --------------------------
 # Tesseract's page layout analysis now and then drops a block it took for a picture: a
 # total set apart in a box, a receipt's amount column, a name in a logo. When one of
-# these fields is missing after the first reading, the page that prints it is read once
-# more as sparse text, and that reading is kept only when it fills the gap and changes
-# nothing read already (so a guess never replaces a value). One more page of OCR at
-# most, under a document's OCR budget; documents that read completely never pay for it.
+# these fields is missing or unsure after the first reading, the page that prints it is
+# read again, first as one block of text (keeps an amount column with its labels), then
+# as sparse text (finds what stands apart, such as a name in a logo). A reading is kept
+# only when it fills a gap or confirms an unsure value, and changes nothing read already
+# (so a guess never replaces a value). Two more readings of one page at most, under a
+# document's OCR budget; documents that read surely never pay for it. Measured in
+# bench/accuracy.py and bench/straight_through.py
+# (docs/decisions/0010-a-second-fact-before-a-total-posts.md).
 REQUIRED_FIELDS = ("total", "supplier_name", "issue_date")
+SECOND_LOOKS = (ocr.SINGLE_BLOCK, ocr.SPARSE_TEXT)
+# Below this a value is worth a second look: it is where routing asks a person
+# (routing.decide.CONFIDENT), so a reading that confirms it saves a review.
+SURE_ENOUGH = 0.75
+# The fields whose unsure reading alone sends a document to a person; an unsure supplier
+# name does not (the supplier is matched by UID, IBAN and name together).
+ROUTING_NEEDS = ("total", "issue_date")
 
 
 def _second_look(data: bytes, reading: Reading) -> None:
     started = time.perf_counter()
     classification = classify(reading)
     before = extract_fields(reading, classification)
-    skip = NOT_FOR.get(before.doc_type, ())
-    missing = [f for f in REQUIRED_FIELDS if getattr(before, f) is None and f not in skip]
-    if not missing:
+    fields = [f for f in REQUIRED_FIELDS if f not in NOT_FOR.get(before.doc_type, ())]
+    missing = [f for f in fields if getattr(before, f) is None]
+    unsure = [
+        f
+        for f in fields
+        if f in ROUTING_NEEDS and f not in missing and before.conf(f) < SURE_ENOUGH
+    ]
+    if not missing and not unsure:
         return
     # The total is printed at the end, the supplier's name and the date at the top.
-    page = reading.pages[-1] if "total" in missing else reading.pages[0]
-    if page.rotation:
-        return
-    try:
-        new_page = _read_sparse(data, reading, page)
-    except ReadFailure:
-        return  # the first reading stands
+    page = reading.pages[-1] if "total" in missing + unsure else reading.pages[0]
+    if page.rotation and reading.media_type is MediaType.PDF:
+        return  # a turned PDF page would need its render turned too: not worth the code
+    for psm in SECOND_LOOKS:
+        try:
+            new_page = _read_again(data, reading, page, psm)
+        except ReadFailure:
+            break  # the first reading stands
+        trial = _improved(reading, page, new_page, classification, before, missing, unsure)
+        if trial is not None:
+            reading.pages = trial.pages
+            break
+    reading.timings["second_look"] = _ms(started)
+
+
+def _improved(
+    reading: Reading,
+    page: PageText,
+    new_page: PageText,
+    classification: Classification,
+    before: Extraction,
+    missing: list[str],
+    unsure: list[str],
+) -> Reading | None:
+    """`reading` with the lines of `new_page` where it read what was `missing` or
+    `unsure`, when that fills a gap or makes an unsure value sure, and changes nothing
+    read already; else None."""
     # What the first reading says the document is holds for the second look too.
     found = extract_fields(_with_page(reading, new_page), classification)
-    # Take from the second reading only the lines where it found what was missing: the
-    # rest of the page keeps the first reading (sparse text loses a heading's or a
+    # Take from the second reading only the lines where it found what was wanted: the
+    # rest of the page keeps the first reading (a second reading loses a heading's or a
     # table's structure elsewhere).
     bands = [
         (box.top - (box.bottom - box.top) / 2, box.bottom + (box.bottom - box.top) / 2)
-        for f in missing
+        for f in missing + unsure
         if getattr(found, f) is not None
         and (box := found.positions.get(f)) is not None
         and box.page == page.number
     ]
-    if bands:
-        merged = _merged_page(page, new_page, bands)
-        trial = _with_page(reading, merged)
-        after = extract_fields(trial, classify(trial))
-        kept = after.doc_type == before.doc_type and all(
-            getattr(after, f) == getattr(before, f)
-            for f in PAGE_FIELDS
-            if getattr(before, f) not in (None, [])
-        )
-        if kept and any(getattr(after, f) is not None for f in missing):
-            reading.pages = trial.pages
-    reading.timings["second_look"] = _ms(started)
+    if not bands:
+        return None
+    trial = _with_page(reading, _merged_page(page, new_page, bands))
+    after = extract_fields(trial, classify(trial))
+    kept = after.doc_type == before.doc_type and all(
+        getattr(after, f) == getattr(before, f)
+        for f in PAGE_FIELDS
+        if getattr(before, f) not in (None, [])
+    )
+    filled = any(getattr(after, f) is not None for f in missing)
+    confirmed = any(after.conf(f) >= SURE_ENOUGH for f in unsure)
+    return trial if kept and (filled or confirmed) else None
 
 
 def _with_page(reading: Reading, page: PageText) -> Reading:
@@ -481,8 +517,8 @@ def _merged_page(first: PageText, second: PageText, bands: list[tuple[float, flo
     )
 
 
-def _read_sparse(data: bytes, reading: Reading, page: PageText) -> PageText:
-    """`page` OCR'd again as sparse text."""
+def _read_again(data: bytes, reading: Reading, page: PageText, psm: int) -> PageText:
+    """`page` OCR'd again with tesseract's page segmentation mode `psm`."""
     budget = _ocr_budget()
     index = page.number - 1
     job: ocr.OcrInput
@@ -500,12 +536,15 @@ def _read_sparse(data: bytes, reading: Reading, page: PageText) -> PageText:
         job = ocr.OcrInput(image=image, jpeg=jpeg, dpi=dpi, try_qr=False, budget=budget)
     else:
         frame = next(f for i, (f, _dpi) in enumerate(images.frames(data)) if i == index)
+        if page.rotation:
+            # Turned as the first reading turned it, so the words land where its did.
+            frame = frame.rotate(-page.rotation, expand=True)
         photo = reading.media_type in (MediaType.JPEG, MediaType.HEIC)
         job = ocr.OcrInput(
             image=images.limit_size(frame), dpi=300, try_qr=False, photo=photo, budget=budget
         )
         pt_per_px = 0.0
-    job.psm = ocr.SPARSE_TEXT
+    job.psm = psm
     result = ocr.submit(job).result()
     return _page_from_ocr(page.number, result, pt_per_px or _image_scale(result))
 

@@ -6,7 +6,9 @@ The total is the gross amount payable for this document: the last, most explicit
 label of the amounts block ("Total incl. VAT", "Gesamtbetrag", "Amount due", "Totaal"),
 never a tax, subtotal or net line, never a balance that carries earlier invoices or
 payments along. Where net + tax = a candidate, that candidate wins and is trusted; a
-total chosen among rivals without such a check is trusted less.
+total chosen among rivals without such a check is trusted less. On a till receipt the
+amount paid printed below the total confirms it, and the VAT table gives a total whose line
+OCR lost (docs/decisions/0010-a-second-fact-before-a-total-posts.md).
 """
 
 import re
@@ -23,6 +25,7 @@ from extractors.fields.labelled import compile_labels
 from extractors.fields.labels import (
     NET_LABELS,
     PREVIOUS_BALANCE_LABELS,
+    TENDER_RE,
     TOTAL_LABELS,
     VAT_WORDS_RE,
     fold_text,
@@ -108,6 +111,15 @@ _ZERO = Decimal(0)
 # Base confidence of a total by how its label reads.
 _TIER_CONF = {"strong": 0.8, "plain": 0.65, "generic": 0.6, "below": 0.45, "special": 0.8}
 _TIER_SCORE = {"strong": 2.0, "plain": 1.0, "generic": 0.8, "below": 0.5}
+# A total summed from the VAT table's rows: as sure as a plainly labelled one when the sum
+# is printed elsewhere too, for a person to confirm when it is not.
+# A till slip's paid amount agreeing with its total (`_paid_below`), and how far below
+# the total the payment line may stand.
+TENDER_AGREES = 0.17
+_TENDER_LINES = 3
+DERIVED_TOTAL_CONF = 0.85
+DERIVED_TOTAL_ALONE_CONF = 0.6
+VAT_TABLE_SOURCE = "vat_table"
 
 
 @dataclass
@@ -139,7 +151,7 @@ def money(
         nets: list[Decimal] = []
     else:
         candidates, nets = _total_candidates(lines, found)
-    winner = _pick_total(fs, candidates, cls)
+    winner = _pick_total(fs, candidates, cls, lines)
     _offer_currency(fs, lines, winner)
     if nets:
         fs.net = nets[0]
@@ -151,6 +163,8 @@ def money(
             )
     if found:
         _offer_vat(fs, lines, found)
+        if winner is None and special is None:
+            _total_from_vat_table(fs, lines, found)
 
 
 # --- the total ----------------------------------------------------------------------------
@@ -344,13 +358,17 @@ def _tax_sums(lines: list[Line], found: list[VatFound]) -> set[Decimal]:
     return sums
 
 
-def _pick_total(fs: FieldSet, candidates: list[_Cand], cls: Classification) -> _Cand | None:
+def _pick_total(
+    fs: FieldSet, candidates: list[_Cand], cls: Classification, lines: list[Line]
+) -> _Cand | None:
     if not candidates:
         return None
     winner = max(candidates, key=lambda c: (c.score, abs(c.value)))
     conf = _TIER_CONF[winner.tier]
     if any(c.value == winner.value and c.index != winner.index for c in candidates):
         conf += 0.08
+    elif _paid_below(lines, winner):
+        conf += TENDER_AGREES
     rivals = [
         c
         for c in candidates
@@ -374,6 +392,50 @@ def _pick_total(fs: FieldSet, candidates: list[_Cand], cls: Classification) -> _
         "text",
     )
     return winner
+
+
+def _total_from_vat_table(fs: FieldSet, lines: list[Line], found: list[VatFound]) -> None:
+    """The total of a till receipt whose total line OCR lost, from its VAT table.
+
+    "8.1%  197.10  14.77  182.33" under "MWST Brutto MWST Netto": where every row's tax
+    is its rate of its net, the rows' gross is what the receipt comes to. Trusted as much
+    as a plainly labelled total only when that sum stands on another line too (the card
+    payment, a total line whose label OCR garbled); on its own it is a value for a person
+    to confirm. Its source says it was derived, so the cross-checks do not count the
+    table's own arithmetic a second time.
+    """
+    rows = _distinct(found)
+    if not all(v.checked and v.base is not None and v.amount is not None for v in rows):
+        return
+    gross = sum((abs(v.base or _ZERO) + abs(v.amount or _ZERO) for v in rows), _ZERO)
+    table = {id(v.line) for v in rows}
+    elsewhere = [
+        (line, a)
+        for line in lines
+        if id(line) not in table and not VAT_WORDS_RE.search(fold_text(line.text))
+        for a in _line_amounts(line)
+        if abs(a.value) == gross
+    ]
+    if elsewhere:
+        line, a = elsewhere[-1]
+        conf = DERIVED_TOTAL_CONF * ocr_factor(line.words_in(a.start, a.end))
+        fs.offer("total", gross, conf, span_box(line, a.start, a.end), VAT_TABLE_SOURCE)
+    else:
+        conf = DERIVED_TOTAL_ALONE_CONF * ocr_factor(rows[0].line.words)
+        fs.offer("total", gross, conf, box_of(rows[0].line.words), VAT_TABLE_SOURCE)
+
+
+def _paid_below(lines: list[Line], winner: _Cand) -> bool:
+    """Whether a means of payment just below the total names the same amount ("Summe
+    CHF 49.35" over "Debit Mastercard 49.35"): the slip prints what was paid apart from
+    what it comes to, so the two agreeing are two readings, not one."""
+    for line in lines[winner.index + 1 : winner.index + 1 + _TENDER_LINES]:
+        if line.page != winner.line.page:
+            break
+        amounts = _line_amounts(line)
+        if amounts and TENDER_RE.search(fold_text(line.text)):
+            return abs(amounts[-1].value) == abs(winner.value)
+    return False
 
 
 # --- the currency -------------------------------------------------------------------------

@@ -65,7 +65,7 @@ from storage.tasks import create_task
 log = logging.getLogger("fiduflow.steps")
 
 # Bump when reading changes in a way that should not reuse cached readings.
-READER_VERSION = "3"  # 3: the readers of issue 14 (layouts from everywhere, OCR levelled)
+READER_VERSION = "4"  # 4: second look also at unsure totals and dates, one block first
 TRANSIENT = (
     ObjectStoreUnavailable,
     DatabaseUnavailable,

@@ -117,7 +117,8 @@ def test_tiny_letters_are_read_again_enlarged(memory_cache) -> None:
     assert max(w.x1 for w in words) <= reading.pages[0].width + 1
 
 
-# --- the second look: a page read again as sparse text where a required field is missing
+# --- the second look: a page read again (one block, then sparse text) where a required
+# field is missing
 
 
 def _invoice_rows(total: bool, number: str = "70412") -> list:
@@ -133,23 +134,27 @@ def _invoice_rows(total: bool, number: str = "70412") -> list:
     return rows
 
 
-def _looked(monkeypatch: pytest.MonkeyPatch, first: list, second: list | None) -> tuple:
-    """The first reading after `_second_look`, and how often the page was read again.
-    The sparse OCR is stood in for by the page `second` (what tesseract's sparse mode
-    would have found): what is under test is which reading is kept."""
+def _looked(
+    monkeypatch: pytest.MonkeyPatch, first: list, second: list | dict[int, list] | None
+) -> tuple:
+    """The first reading after `_second_look`, and the page segmentation modes it was read
+    again with. The second OCR is stood in for by the page `second` (what tesseract would
+    have found; per mode when a dict): what is under test is which reading is kept."""
     from extractors import pipeline
     from tests.extract_helpers import page_reading
 
     reading = page_reading(first, conf=90.0)
     calls = []
 
-    def sparse(data: bytes, reading_: Any, page: Any) -> Any:
-        calls.append(page.number)
+    def again(data: bytes, reading_: Any, page: Any, psm: int) -> Any:
+        assert page.number == 1
+        calls.append(psm)
         if second is None:
             raise pipeline.ReadFailure(pipeline.ReadErrorKind.TIMEOUT, "budget spent")
-        return page_reading(second, conf=90.0).pages[0]
+        rows = second[psm] if isinstance(second, dict) else second
+        return page_reading(rows, conf=90.0).pages[0]
 
-    monkeypatch.setattr(pipeline, "_read_sparse", sparse)
+    monkeypatch.setattr(pipeline, "_read_again", again)
     before = reading.text
     pipeline._second_look(b"", reading)
     return reading, before, calls
@@ -165,9 +170,19 @@ def test_second_look_that_finds_the_missing_total_is_kept(monkeypatch) -> None:
     reading, _before, calls = _looked(
         monkeypatch, _invoice_rows(total=False), _invoice_rows(total=True)
     )
-    assert calls == [1]
+    assert calls == [ocr.SINGLE_BLOCK]  # the first that fills the gap is the last
     assert "Total CHF" in reading.text
     assert "second_look" in reading.timings
+
+
+def test_sparse_text_is_read_when_one_block_does_not_fill_the_gap(monkeypatch) -> None:
+    reading, _before, calls = _looked(
+        monkeypatch,
+        _invoice_rows(total=False),
+        {ocr.SINGLE_BLOCK: _invoice_rows(total=False), ocr.SPARSE_TEXT: _invoice_rows(True)},
+    )
+    assert calls == [ocr.SINGLE_BLOCK, ocr.SPARSE_TEXT]
+    assert "Total CHF" in reading.text
 
 
 def test_second_look_takes_only_the_lines_of_the_missing_field(monkeypatch) -> None:
@@ -176,7 +191,7 @@ def test_second_look_takes_only_the_lines_of_the_missing_field(monkeypatch) -> N
     reading, _before, calls = _looked(
         monkeypatch, _invoice_rows(total=False), _invoice_rows(total=True, number="70418")
     )
-    assert calls == [1]
+    assert calls == [ocr.SINGLE_BLOCK]
     assert "Total CHF" in reading.text
     assert "70412" in reading.text and "70418" not in reading.text
 
@@ -188,11 +203,41 @@ def test_second_look_that_changes_a_value_read_already_is_dropped(monkeypatch) -
     second = [row for row in _invoice_rows(total=False) if row[0] != 160.0]
     second.append((160.0, [(60.0, "Rechnung Nr. 70418"), (300.0, "Total CHF 2'170.00")]))
     reading, before, calls = _looked(monkeypatch, first, second)
-    assert calls == [1]
+    assert calls == [ocr.SINGLE_BLOCK, ocr.SPARSE_TEXT]
     assert reading.text == before
 
 
 def test_second_look_that_fails_leaves_the_first_reading(monkeypatch) -> None:
     reading, before, calls = _looked(monkeypatch, _invoice_rows(total=False), None)
-    assert calls == [1]
+    assert calls == [ocr.SINGLE_BLOCK]  # the budget is spent: no third reading
+    assert reading.text == before
+
+
+def _unsure_total_rows(amount: str = "2'170.00", conf: float = 30.0) -> list:
+    rows = _invoice_rows(total=False)
+    rows.append((330.0, [(60.0, "Total CHF"), (420.0, amount, conf)]))
+    return rows
+
+
+def test_second_look_that_confirms_an_unsure_total_is_kept(monkeypatch) -> None:
+    from extractors import pipeline
+    from tests.extract_helpers import page_reading
+
+    first = page_reading(_unsure_total_rows(), conf=90.0)
+    assert pipeline.extract_fields(first, pipeline.classify(first)).conf("total") < 0.75
+    reading, _before, calls = _looked(
+        monkeypatch, _unsure_total_rows(), _unsure_total_rows(conf=92.0)
+    )
+    assert calls == [ocr.SINGLE_BLOCK]
+    after = pipeline.extract_fields(reading, pipeline.classify(reading))
+    assert str(after.total) == "2170.00"
+    assert after.conf("total") >= 0.75
+
+
+def test_second_look_that_reads_an_unsure_total_otherwise_is_dropped(monkeypatch) -> None:
+    # Another value is no confirmation: the first reading stands and a person decides.
+    reading, before, calls = _looked(
+        monkeypatch, _unsure_total_rows(), _unsure_total_rows("2'710.00", conf=92.0)
+    )
+    assert calls == [ocr.SINGLE_BLOCK, ocr.SPARSE_TEXT]
     assert reading.text == before

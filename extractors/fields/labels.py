@@ -754,3 +754,11 @@ TERMS_RE = re.compile(
     r"(?:\s+(?:netto|net|rein))?",
     re.IGNORECASE,
 )
+# A till slip's means of payment ("Visa Debit 197.10", "Bar 50.00", "TWINT 12.80"): the
+# amount beside it is what was paid, a second print of the total.
+TENDER_RE = re.compile(
+    r"(?<![a-z])(?:bar(?:zahlung|geld)?|cash|esp[eè]ces|contanti|efectivo|contant|"
+    r"visa|mastercard|maestro|v\s?pay|amex|american\s+express|diners|postfinance(?:\s+card)?|"
+    r"twint|debit(?:karte)?|d[eé]bit|kreditkarte|credit\s+card|carte(?:\s+bancaire)?|"
+    r"ec[- ]?karte|girocard|pin|tarjeta|pinpas|betaalkaart)(?![a-z])"
+)
