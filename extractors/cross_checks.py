@@ -18,6 +18,14 @@ from extractors.qrbill import QrBill
 from extractors.reading import Classification
 from extractors.text_amounts import VAT_TABLE_SOURCE
 
+# Arithmetic that holds makes a total as sure as a QR-bill's (bench/accuracy.py's
+# calibration: no checked total wrong); VAT lines a little less, since their rates and bases
+# may be paired up wrongly and still add up. A failed check puts any value below routing's
+# threshold (0.75; 0.6 of at most 1), so a person looks.
+CHECKED_TOTAL = 0.97
+CHECKED_VAT = 0.95
+FAILED_CHECK = 0.6
+
 
 def cross_checks(fs: FieldSet, cls: Classification, qr: QrBill | None) -> None:
     total = fs.get("total")
@@ -51,13 +59,13 @@ def cross_checks(fs: FieldSet, cls: Classification, qr: QrBill | None) -> None:
     if all(checks):
         if derived:
             return
-        fs.adjust("total", max(fs.conf("total"), 0.97))
+        fs.adjust("total", max(fs.conf("total"), CHECKED_TOTAL))
         if vat and vat_checked:
-            fs.adjust("vat", max(fs.conf("vat"), 0.95))
+            fs.adjust("vat", max(fs.conf("vat"), CHECKED_VAT))
     else:
-        fs.adjust("total", fs.conf("total") * 0.6)
+        fs.adjust("total", fs.conf("total") * FAILED_CHECK)
         if vat:
-            fs.adjust("vat", fs.conf("vat") * 0.6)
+            fs.adjust("vat", fs.conf("vat") * FAILED_CHECK)
 
 
 # How far a VAT line's amount may stray from base x rate and still count as that line's

@@ -15,6 +15,18 @@ from domain.extraction import Box, Extraction
 from extractors.layout import Line
 from extractors.reading import PageText, Reading, Word
 
+# How candidates combine (`FieldSet.offer`):
+# - two sources that agree are independent evidence, 1 - (1 - a)(1 - b), but never
+#   certainty: a page read twice the same wrong way stays possible;
+AGREEMENT_CAP = 0.995
+# - a contradiction costs the winner this share of the loser's confidence (two readings
+#   that disagree make both less sure);
+CONTRADICTION_COST = 0.25
+# - and no value read from the page falls below this (0 would mean "not read").
+FLOOR = 0.05
+# An exact source (e-invoice XML) that the page contradicts stays below certainty.
+EXACT_CONTRADICTED = 0.9
+
 
 @dataclass
 class Pick:
@@ -45,17 +57,17 @@ class FieldSet:
         elif old.value == value:
             if old.source != source:
                 # Two independent sources agree: combine as independent evidence.
-                old.conf = min(0.995, 1 - (1 - old.conf) * (1 - conf))
+                old.conf = min(AGREEMENT_CAP, 1 - (1 - old.conf) * (1 - conf))
             else:
                 old.conf = max(old.conf, conf)
             old.box = old.box or box
         elif conf > old.conf:
             # A contradiction costs the winner some confidence.
             self.picks[name] = Pick(
-                value, max(0.05, conf - 0.25 * old.conf), box or old.box, source
+                value, max(FLOOR, conf - CONTRADICTION_COST * old.conf), box or old.box, source
             )
         else:
-            old.conf = max(0.05, old.conf - 0.25 * conf)
+            old.conf = max(FLOOR, old.conf - CONTRADICTION_COST * conf)
 
     def override(
         self,
@@ -64,7 +76,7 @@ class FieldSet:
         conf: float,
         box: Box | None = None,
         source: str = "",
-        conflict_conf: float = 0.9,
+        conflict_conf: float = EXACT_CONTRADICTED,
     ) -> None:
         """An exact source (e-invoice XML) wins; a page that says otherwise costs a little."""
         if value is None or value == "":
@@ -89,7 +101,7 @@ class FieldSet:
 
     def adjust(self, name: str, conf: float) -> None:
         if name in self.picks:
-            self.picks[name].conf = max(0.02, min(0.995, conf))
+            self.picks[name].conf = max(0.02, min(AGREEMENT_CAP, conf))
 
 
 def norm_rate(rate: Decimal) -> Decimal:
