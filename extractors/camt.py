@@ -43,6 +43,7 @@ from domain.bank import (
     StatementKind,
     camt_message,
 )
+from domain.filetype import xml_root
 from domain.identifiers import normalize_iban
 
 # A month of a busy account is a few MB; a mail's size limit is 25 MiB.
@@ -54,7 +55,6 @@ MAX_CAMT_ITEMS = 100_000
 SUPPORTED_VERSIONS = range(2, 14)
 
 _ROOT_SNIFF_BYTES = 64 * 1024
-_SNIFF_CHUNK = 4096
 _DOCTYPE = b"<!DOCTYPE"
 _AMOUNT = re.compile(r"\d{1,18}(\.\d{1,5})?")
 _QRR_SHAPE = re.compile(r"\d{27}")
@@ -94,30 +94,12 @@ def is_camt(data: bytes) -> bool:
 
     Reads only up to the root element, never raises.
     """
+    if len(data) > MAX_CAMT_BYTES:
+        return False
     try:
-        return camt_message(_root_tag(bytes(data))) is not None
+        return camt_message(xml_root(data)) is not None
     except Exception:
         return False
-
-
-def _root_tag(data: bytes) -> str | None:
-    if not data or len(data) > MAX_CAMT_BYTES:
-        return None
-    parser = etree.XMLPullParser(
-        events=("start",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-    )
-    for offset in range(0, min(len(data), _ROOT_SNIFF_BYTES), _SNIFF_CHUNK):
-        parser.feed(data[offset : offset + _SNIFF_CHUNK])
-        for _event, element in parser.read_events():
-            docinfo = element.getroottree().docinfo
-            if docinfo.doctype or docinfo.internalDTD is not None:
-                return None
-            return element.tag if isinstance(element.tag, str) else None
-    return None
 
 
 # --- parsing ------------------------------------------------------------------------------
