@@ -162,7 +162,11 @@ class Settings(BaseSettings):
         default=30.0, description="Time limit for parsing one PDF's text layer."
     )
     lease_seconds: int = Field(
-        default=600, description="How long a worker owns a claimed document before reclaim."
+        default=40,
+        ge=3,
+        description="How long a claimed document stays a worker's without a renewal (a live "
+        "worker renews every third of it); a dead worker's documents are taken up again "
+        "within about 1.25 times this.",
     )
     max_attempts: int = Field(
         default=3, description="Processing attempts before a document becomes failed."
@@ -184,6 +188,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Per-document process-document runs at once in hybrid dispatch; "
         "`fiduflow serve` runs at most this many plus 3 (for the schedules) flow runs at once.",
+    )
+    worker_runs: int = Field(
+        default=4,
+        ge=1,
+        description="Flow runs one `fiduflow worker` executes at once (documents, sweeps, "
+        "schedules); reading within them is bounded by OCR_PROCESSES and the `ocr` limit.",
     )
     batch_poll_s: float = Field(
         default=0.5,

@@ -776,32 +776,45 @@ def api() -> None:
 
 @app.command()
 def worker(
-    pool: Annotated[str, typer.Option(help="Prefect work pool (process type).")] = "fiduflow",
+    limit: Annotated[
+        int | None, typer.Option(help="Runs at once (default: FIDUFLOW_WORKER_RUNS).")
+    ] = None,
 ) -> None:
-    """A Prefect worker for the `fiduflow` work pool (run one per machine).
+    """Run fiduflow's flows for a Prefect server, warm, in this process (one per machine).
 
-    Makes sure the work pool and the `ocr` concurrency limit exist (a limit an operator
-    set is never changed), then becomes
-    `prefect worker start --pool POOL --type process` in this checkout.
+    Registers the deployments with their schedules, makes sure the `ocr` concurrency limit
+    exists (a limit an operator set is never changed), then runs what is due — documents
+    intake asked for, schedules, runs retried from the UI — until SIGTERM or Ctrl-C, which
+    let the runs in flight finish (flows/warm_worker.py).
     """
-    import os
+    import signal
 
     from flows import prefect_env
+    from flows.deployments import DEPLOYMENTS
+    from flows.warm_worker import WarmWorker
 
     _use_data()
-    if prefect_env.configure() is None:
+    api_url = prefect_env.configure()
+    if api_url is None:
         fail("no Prefect server: set PREFECT_API_URL (e.g. http://prefect:4200/api)")
+    prefect_env.skip_ca_bundle_for_plain_http(api_url)
     settings = _runtime().settings
-    created = prefect_env.ensure_work_pool(pool)
     ocr = prefect_env.ensure_ocr_limit(settings.ocr_processes)
+    runs = limit or settings.worker_runs
+    orphans_every_s = settings.lease_seconds / 4
+    warm = WarmWorker(list(DEPLOYMENTS), limit=runs, orphans_every_s=orphans_every_s).start()
     console.print(
-        f"work pool {pool} {'created' if created else 'exists'}; "
-        f"OCR limit {ocr.value} ({'created' if ocr.created else 'already set'}); "
-        "deploy the flows with `prefect deploy --all` (once, from this checkout)"
+        f"fiduflow worker: {len(DEPLOYMENTS)} deployments on {api_url}, up to {runs} runs at "
+        f"once; OCR limit {ocr.value} ({'created' if ocr.created else 'already set'})",
+        soft_wrap=True,
     )
-    os.environ.setdefault("FIDUFLOW_HOME", str(Path(__file__).resolve().parent.parent))
-    command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool]
-    os.execv(sys.executable, [*command, "--type", "process"])  # noqa: S606
+    _wait_for_stop()
+    # A second Ctrl-C or SIGTERM stops at once; the leases bring back what was in flight.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    console.print(f"stopping: {warm.in_flight()} run(s) in flight finish …")
+    warm.stop()
+    console.print("stopped")
 
 
 def main() -> None:

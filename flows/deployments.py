@@ -1,8 +1,8 @@
-"""The deployments `fiduflow serve` serves and `prefect.yaml` declares — one list for both.
+"""The deployments of fiduflow — one list for `fiduflow serve` and `fiduflow worker`.
 
-`tests/test_prefect_yaml.py` checks that `prefect.yaml` says the same as `DEPLOYMENTS`
-(names, entrypoints, schedules, parameters), so the embedded default and a work pool run
-exactly the same flows on the same schedules.
+Both register them from here with their schedules (Europe/Zurich); nothing else declares
+them, so the embedded default and the production workers run exactly the same flows on
+the same schedules.
 """
 
 import importlib

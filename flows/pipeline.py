@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -147,12 +147,17 @@ def run_logger() -> Any:
         return log
 
 
+class RunCancelled(Exception):
+    """The run processing a document was cancelled (from Prefect's UI or API)."""
+
+
 def process_one(
     document_id: int,
     owner: str | None = None,
     *,
     claimed: bool = False,
     step_runs: bool = True,
+    cancelled: Callable[[], bool] | None = None,
 ) -> steps.Outcome:
     """Take one document as far as it goes. Never raises for a document's own problems.
 
@@ -163,6 +168,8 @@ def process_one(
     Measured on two cores: a task run costs ~10 ms of CPU here and ~30 ms in Prefect's
     server; seven per document would cost five times what reading a text PDF does
     (bench/pipeline.py).
+    `cancelled`: asked before reading and before routing; when it says so, the document
+    is given back unprocessed (`received`, the attempt not counted) for the next sweep.
     """
     owner = owner or worker_id()
     loaded = _load(document_id)
@@ -175,7 +182,20 @@ def process_one(
             return current_outcome(document_id, skipped=True)
         attempts = None  # the claim counted one more; read it again
     with keeping_leases(owner):
-        return _process_claimed(job, owner, attempts=attempts, step_runs=step_runs)
+        try:
+            return _process_claimed(
+                job, owner, attempts=attempts, step_runs=step_runs, cancelled=cancelled
+            )
+        except RunCancelled:
+            with get_runtime().db.session() as session:
+                documents_repo.release(session, document_id, owner)
+            run_logger().info(
+                "document %s of client %s: run cancelled; given back for the next sweep",
+                job.document_id,
+                job.client_id,
+            )
+            outcome = current_outcome(document_id, skipped=False)
+            return outcome.model_copy(update={"cancelled": True})
 
 
 def _load(document_id: int) -> tuple[steps.DocumentJob, int] | None:
@@ -222,10 +242,19 @@ def plain_step(step: Any) -> Any:
 
 
 def _process_claimed(
-    job: steps.DocumentJob, owner: str, *, attempts: int | None = None, step_runs: bool = True
+    job: steps.DocumentJob,
+    owner: str,
+    *,
+    attempts: int | None = None,
+    step_runs: bool = True,
+    cancelled: Callable[[], bool] | None = None,
 ) -> steps.Outcome:
     def step(task: Any) -> Any:
         return task if step_runs else plain_step(task)
+
+    def checkpoint() -> None:
+        if cancelled is not None and cancelled():
+            raise RunCancelled
 
     logger = run_logger()
     runtime = get_runtime()
@@ -255,12 +284,14 @@ def _process_claimed(
         job.client_id,
         attempts,
     )
+    checkpoint()
     try:
         data = step(steps.load_original)(job.sha256)
         # The `ocr` tag and the time limit belong to a step run; plain calls rely on the
         # reader's own limits (parse and per-page OCR timeouts) and this process's OCR pool.
         read = reader_for(data, job.sha256) if step_runs else step(steps.read_document)
         reading = read(job.sha256, data, job.filename)
+        checkpoint()
         classification = step(steps.classify_document)(reading)
         if job.split and splitting.can_split(classification.parts, job.media_type):
             # Staff asked and the reading found several documents: the parts become
@@ -275,6 +306,8 @@ def _process_claimed(
         else:
             tag_document_run(classification.doc_type.value)
             outcome = _route(job, reading, classification, step)
+    except RunCancelled:
+        raise
     except Exception as exc:
         logger.warning(
             "document %s of client %s: processing failed (%s)",

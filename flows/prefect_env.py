@@ -195,7 +195,6 @@ def skip_ca_bundle_for_plain_http(api_url: str | None) -> None:
 
 
 OCR_TAG = "ocr"
-WORK_POOL = "fiduflow"
 
 
 def _client(api_url: str | None) -> Any:
@@ -242,20 +241,3 @@ def ensure_ocr_limit(limit: int | None = None, api_url: str | None = None) -> Oc
         # one of the two values stands, and no later start changes it.
         client.create_concurrency_limit(tag=OCR_TAG, concurrency_limit=value)
     return OcrLimit(value, created=True)
-
-
-def ensure_work_pool(name: str = WORK_POOL, api_url: str | None = None) -> bool:
-    """Create the process work pool the deployments of prefect.yaml use; True if created."""
-    from prefect.client.schemas.actions import WorkPoolCreate
-    from prefect.exceptions import ObjectAlreadyExists
-    from prefect.workers.process import ProcessWorker
-
-    template = ProcessWorker.get_default_base_job_template()
-    with _client(api_url) as client:
-        try:
-            client.create_work_pool(
-                WorkPoolCreate(name=name, type="process", base_job_template=template)
-            )
-        except ObjectAlreadyExists:
-            return False
-    return True

@@ -9,13 +9,18 @@ draft", "unreadable: …"), a tag `outcome:<booked|task|unreadable|…>` to filt
 not a plain `Completed` where that would mislead: a file that could not be read ends in a
 Completed state named `Unreadable` (the run did its job; a person has the task), a
 document that failed for good in a Failed state.
+
+Cancelled from the UI (or the API it uses), a run stops before its next step: the document
+is given back to `received` unprocessed, the next `process-inbox` sweep processes it, and
+the run ends Cancelled, saying so. Prefect cancels a run by killing the process it started
+for it; the runs of `fiduflow worker` and `serve` share a process, so the run asks.
 """
 
 from typing import Any
 
 from prefect import flow
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed, State
+from prefect.states import Cancelled, Completed, Failed, State
 
 from flows.artifacts import outcome_message, outcome_tag, run_filename
 from flows.pipeline import process_one, tag_run
@@ -56,8 +61,26 @@ class DocumentFailed(Exception):
         self.outcome = outcome
 
 
+CANCELLED_MESSAGE = "cancelled: the document was given back unprocessed; the next sweep takes it"
+
+
+def cancel_requested() -> bool:
+    """Whether this run has been asked to stop (its state is Cancelling or Cancelled)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+
+    run_id = flow_run.id
+    if run_id is None:  # called outside a run
+        return False
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    return state is not None and state.type in (StateType.CANCELLING, StateType.CANCELLED)
+
+
 def final_state(outcome: Outcome) -> State[Any]:
     """The run's final state: what became of the document, its outcome as the result."""
+    if outcome.cancelled:
+        return Cancelled(message=CANCELLED_MESSAGE, data=outcome)
     message = outcome_message(outcome)
     kind = outcome_tag(outcome)
     if kind == "failed":
@@ -71,6 +94,7 @@ def final_state(outcome: Outcome) -> State[Any]:
 async def process_document(document_id: int) -> Outcome:
     """Read, classify, extract, match, route and persist one document. Its result is the
     `Outcome` (a failed document raises `DocumentFailed`); its state says what became of it."""
-    outcome = process_one(document_id)
-    tag_run(f"outcome:{outcome_tag(outcome)}")
+    outcome = process_one(document_id, cancelled=cancel_requested)
+    if not outcome.cancelled:
+        tag_run(f"outcome:{outcome_tag(outcome)}")
     return final_state(outcome)

@@ -130,6 +130,7 @@ class Outcome(BaseModel):
     error: str | None = None
     children: list[int] = Field(default_factory=list)  # a split pile's documents
     skipped: bool = False  # someone else holds it, or it was already final
+    cancelled: bool = False  # its run was cancelled: given back, processed again later
 
 
 @task(name="load-original", **RETRYING)

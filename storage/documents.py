@@ -197,6 +197,30 @@ def renew_leases(session: Session, owner: str, lease: timedelta) -> int:
     return result.rowcount  # type: ignore[attr-defined]  # a CursorResult
 
 
+def release(session: Session, document_id: int, owner: str) -> bool:
+    """Give a document `owner` is processing back, as if never claimed: `received`, no
+    lease, the attempt not counted (its run was cancelled, the document did nothing
+    wrong). The next sweep processes it. False when `owner` no longer holds it."""
+    result = session.execute(
+        update(DocumentRow)
+        .where(
+            DocumentRow.id == document_id,
+            DocumentRow.lease_owner == owner,
+            DocumentRow.state == DocumentState.PROCESSING.value,
+        )
+        .values(
+            state=DocumentState.RECEIVED.value,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=None,
+            attempts=DocumentRow.attempts - 1,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
+
+
 def count_in_flight(session: Session) -> dict[str, int]:
     """Documents in flight: held by a live worker, orphaned (the worker died: the next
     `process-inbox` sweep reclaims them), or waiting for their retry."""

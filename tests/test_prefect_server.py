@@ -4,9 +4,10 @@ Two invoices are mailed to a client's inbound address; the server's API (read wi
 Prefect's client) lists their `process-document` runs as completed, named and tagged for
 operators; every deployment is served with its schedule and the `ocr` limit is set; a
 headless-Chromium screenshot of the flow-runs page is saved under the test's temporary
-folder as evidence. Then production's way on the same server: `prefect deploy --all`
-registers prefect.yaml's deployments for the `fiduflow` work pool, and a `fiduflow worker`
-runs a `close-period` run asked for with parameters.
+folder as evidence. Then production's way on the same server: intake apart (`fiduflow
+smtp`) and two warm `fiduflow worker`; one is killed mid-burst — every document is final
+exactly once and what it held is taken up within a minute — and the other stops cleanly on
+SIGTERM, leaving no file with the run's secrets behind.
 """
 
 import asyncio
@@ -22,14 +23,15 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import DeploymentStatus
+from sqlalchemy import select
 
 from domain.masterdata import MasterData
 from flows import prefect_env
 from flows.deployments import DEPLOYMENTS
 from storage.db import Database
 from storage.masterdata import load_master_data
+from storage.tables import BookingRow, DocumentRow
 from tests.conftest import POSTGRES_URL, free_port
 from tests.factories import C02_ADDRESS, invoice, master_data
 
@@ -232,72 +234,108 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
             browser.close()
         assert screenshot.stat().st_size > 10_000
 
-        # Production: the served process goes; `prefect deploy --all` registers prefect.yaml
-        # for the work pool, and a `fiduflow worker` runs what is asked of it.
+        # Production: the served process goes; intake runs apart (`fiduflow smtp`, asking
+        # for a run per document) and two `fiduflow worker` run what is asked, warm.
         _stop(serve, signal.SIGINT)
-
-        env = _clean_env(PREFECT_API_URL=api_url, PREFECT_HOME=str(tmp_path / "deploy-home"))
-        assert prefect_env.ensure_work_pool(api_url=api_url)
-        pool = _api(api_url, lambda c: c.read_work_pool(prefect_env.WORK_POOL))
-        assert pool.type == "process"
-        deploy = subprocess.run(
-            [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
-        pooled = {
-            d.name: d
-            for d in _api(api_url, lambda c: c.read_deployments())
-            if d.work_pool_name == prefect_env.WORK_POOL
-        }
-        assert set(pooled) == {s.name for s in DEPLOYMENTS}
-        assert [s.schedule.cron for s in pooled["process-inbox"].schedules] == ["*/5 * * * *"]
-
-        worker_log = tmp_path / "fiduflow-worker.log"
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "worker"],
-            env=_clean_env(
-                PREFECT_API_URL=api_url,
-                PREFECT_HOME=str(tmp_path / "worker-home"),
-                PREFECT_WORKER_QUERY_SECONDS="1",
-                FIDUFLOW_DATA_DIR=str(data_dir),
-                FIDUFLOW_HOME=str(ROOT),
-            ),
-            stdout=worker_log.open("wb"),
-            stderr=subprocess.STDOUT,
-            cwd=tmp_path,  # the pull step moves each run into FIDUFLOW_HOME
-        )
-        try:
-            flow_run = _api(
-                api_url,
-                lambda c: c.create_flow_run_from_deployment(
-                    pooled["close-period"].id, parameters={"client": "C02", "period": "2026-01"}
-                ),
-            )
-
-            def finished():
-                run = _api(api_url, lambda c: c.read_flow_run(flow_run.id))
-                return run.state.is_final() and run
-
-            run = _wait(finished, 90, "close-period run by the worker", worker, worker_log)
-            assert run.state.is_completed(), worker_log.read_text(errors="replace")[-3000:]
-            assert run.work_pool_name == prefect_env.WORK_POOL
-            artifacts = _api(
-                api_url,
-                lambda c: c.read_artifacts(
-                    artifact_filter=ArtifactFilter(
-                        flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])
-                    )
-                ),
-            )
-            assert [a.key for a in artifacts] == ["close-c02-2026-01"]
-        finally:
-            _stop(worker)
+        serve = None
+        _production_drill(tmp_path, api_url, data_dir, smtp_port)
     finally:
         if serve is not None:
             _stop(serve, signal.SIGINT)
         _stop(server)
+
+
+def _send(port: int, number: int) -> None:
+    document = invoice("C02", number=number, seed=42)
+    message = EmailMessage()
+    message["From"] = "buchhaltung@brot.example"
+    message["To"] = C02_ADDRESS
+    message["Subject"] = f"Rechnung {number}"
+    message.set_content("Anbei die Rechnung.")
+    message.add_attachment(
+        document.data, maintype="application", subtype="pdf", filename=f"rechnung-{number}.pdf"
+    )
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.send_message(message)
+
+
+def _production_drill(tmp_path: Path, api_url: str, data_dir: Path, smtp_port: int) -> None:
+    """Two warm workers; one is killed mid-burst: every document final exactly once, what
+    the dead one held taken up within a minute; the other stops cleanly on SIGTERM and
+    neither leaves a file with the run's secrets in its temporary folder."""
+    temp = tmp_path / "worker-tmp"
+    temp.mkdir()
+    secret = "drill-" + uuid.uuid4().hex  # a secret of the run's environment
+
+    def start(command: str, name: str, **extra: str) -> tuple[subprocess.Popen, Path]:
+        log = tmp_path / f"{name}.log"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", command],
+            env=_clean_env(
+                PREFECT_API_URL=api_url,
+                PREFECT_HOME=str(tmp_path / f"{name}-home"),
+                FIDUFLOW_DATA_DIR=str(data_dir),
+                FIDUFLOW_SESSION_SECRET=secret,
+                FIDUFLOW_LEASE_SECONDS="8",
+                FIDUFLOW_OCR_PROCESSES="1",
+                TMPDIR=str(temp),
+                **extra,
+            ),
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+        return process, log
+
+    smtp, smtp_log = start(
+        "smtp", "smtp", FIDUFLOW_SMTP_PORT=str(smtp_port), FIDUFLOW_DISPATCH="deployment"
+    )
+    doomed, doomed_log = start("worker", "worker-1", FIDUFLOW_WORKER_RUNS="2")
+    survivor, survivor_log = start("worker", "worker-2", FIDUFLOW_WORKER_RUNS="2")
+    database = Database(f"sqlite:///{data_dir / 'fiduflow.db'}")
+    try:
+        _wait(lambda: _smtp_ready(smtp_port), 90, "fiduflow smtp", smtp, smtp_log)
+        for worker, log in ((doomed, doomed_log), (survivor, survivor_log)):
+            _wait(
+                lambda log=log: b"fiduflow worker:" in log.read_bytes(), 90, "worker", worker, log
+            )
+        for number in range(10, 22):
+            _send(smtp_port, number)
+
+        def held_by_doomed() -> bool:
+            with database.session() as session:
+                owners = session.scalars(
+                    select(DocumentRow.lease_owner).where(DocumentRow.state == "processing")
+                ).all()
+            return any(o and f":{doomed.pid}:" in o for o in owners)
+
+        _wait(held_by_doomed, 60, "the first worker holding a document", doomed, doomed_log)
+        doomed.kill()  # SIGKILL mid-burst: no goodbye, its leases just stop
+        killed_at = time.monotonic()
+        doomed.wait(10)
+
+        def all_final() -> bool:
+            with database.session() as session:
+                states = session.scalars(select(DocumentRow.state)).all()
+            return len(states) == 14 and all(s not in ("received", "processing") for s in states)
+
+        _wait(all_final, 120, "every document final", survivor, survivor_log)
+        taken_up_s = time.monotonic() - killed_at
+        print(f"drill: taken up {taken_up_s:.1f} s after the kill")
+        assert taken_up_s < 60, taken_up_s
+        with database.session() as session:
+            rows = session.scalars(select(DocumentRow)).all()
+            assert {r.state for r in rows} == {"routed"}
+            bookings = session.scalars(select(BookingRow.document_id)).all()
+        assert sorted(bookings) == sorted({*bookings})  # none booked twice
+        assert len(bookings) == 14
+
+        # SIGTERM: the survivor takes nothing more, finishes and exits 0.
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(30) == 0, survivor_log.read_text(errors="replace")[-3000:]
+        assert b"stopped" in survivor_log.read_bytes()
+        left = [p for p in temp.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+        assert left == []
+    finally:
+        for process in (smtp, doomed, survivor):
+            _stop(process)

@@ -1,0 +1,176 @@
+"""`fiduflow worker`: the runs of fiduflow's deployments, executed warm in this process.
+
+Prefect's process worker starts every flow run as a new Python process that imports
+Prefect and fiduflow and starts its own reading workers: ~4.3 s of CPU per document, where
+the reading itself costs a twentieth of that. Prefect 3.9 has no warm way of its own that
+keeps what operators need — background tasks cannot be cancelled or retried from the UI
+and are not handed on when their worker dies (decision 0011). So this worker does for the
+deployments what `fiduflow serve` does for its document runs (flows/in_process.py):
+
+- at start it registers the deployments with their schedules (as `serve` does; an upsert,
+  so every worker may), so that `prefect deploy` and a work pool are not needed;
+- every `poll_s` it fetches the runs of these deployments that are due — a document's
+  `process-document` run asked for by intake, a schedule's run, a run retried from the
+  UI — as many as it has free slots (`limit`), claims each by moving it from Scheduled to
+  Pending (the server grants that to one worker only) and runs it with Prefect's engine
+  on one of its threads, with this process's database connections and warm readers;
+- SIGTERM or Ctrl-C: it claims nothing more, lets the runs in flight finish (seconds for
+  a document) and exits 0. A worker that dies leaves its runs Running; the documents they
+  held come back when their leases run out (FIDUFLOW_LEASE_SECONDS, renewed every third
+  of it while a worker lives). Every worker looks for such documents every half lease and
+  then asks for a `process-inbox` sweep at once (one per half lease, whichever worker asks
+  first), so that they do not wait for the sweep's schedule.
+
+A run cancelled from the UI stops at its next step, its document goes back to `received`
+and the next sweep processes it (flows/process_document.py). Nothing is written to disk
+outside the data folder: no run environment, so no secrets left behind.
+"""
+
+import hashlib
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from flows.deployments import DeploymentSpec, runner_deployment
+from flows.in_process import InProcessSchedule, execute_run
+
+log = logging.getLogger("fiduflow.worker")
+
+
+class WarmWorker:
+    """Claims the due runs of `specs`' deployments and runs them on up to `limit` threads."""
+
+    def __init__(
+        self,
+        specs: list[DeploymentSpec],
+        limit: int,
+        poll_s: float = 1.0,
+        orphans_every_s: float | None = None,
+    ) -> None:
+        self.specs = specs
+        self.limit = max(1, limit)
+        self.poll_s = poll_s
+        # How often to look for documents a dead worker held; None: never (no sweep here).
+        self.orphans_every_s = orphans_every_s
+        self._orphans_checked = 0.0
+        self._flows: dict[Any, Any] = {}  # deployment id → flow
+        self._deployments: dict[Any, str] = {}  # deployment id → name
+        self._pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="run")
+        self._busy = 0  # runs claimed and not yet finished
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="warm-worker", daemon=True)
+
+    def register(self) -> None:
+        """Create or update the deployments with their schedules."""
+        for spec in self.specs:
+            deployment_id = runner_deployment(spec).apply()
+            self._flows[deployment_id] = spec.load_flow()
+            self._deployments[deployment_id] = spec.name
+
+    def start(self) -> "WarmWorker":
+        self.register()
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Claim nothing more; wait for the runs in flight to finish."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return self._busy
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._orphans_due()
+                claimed = self.claim_due()
+            except Exception as exc:  # Prefect or the database away: the next beat
+                log.warning("could not look for due runs (%s)", exc)
+                claimed = 0
+            if not claimed:
+                self._stop.wait(self.poll_s)
+
+    def _orphans_due(self) -> None:
+        if self.orphans_every_s is None:
+            return
+        now = time.monotonic()
+        if now - self._orphans_checked < self.orphans_every_s:
+            return
+        self._orphans_checked = now
+        self.sweep_orphans()
+
+    def sweep_orphans(self) -> bool:
+        """Ask for a `process-inbox` sweep now when documents wait whose worker died (their
+        lease ran out); True if asked. One request per `orphans_every_s` window across all
+        workers (the idempotency key names the window)."""
+        from prefect.client.orchestration import get_client
+
+        from flows.runtime import get_runtime
+        from storage.documents import count_in_flight
+
+        runtime = get_runtime()
+        with runtime.db.session() as session:
+            orphaned = count_in_flight(session)["lease_expired"]
+        if not orphaned:
+            return False
+        sweep = next(i for i, spec in self._deployments.items() if spec == "process-inbox")
+        window = int(time.time() // max(1.0, self.orphans_every_s or 1.0))
+        # The key names this installation's database too: another one on the same Prefect
+        # server has its own orphans.
+        where = runtime.db.engine.url.render_as_string(hide_password=True)
+        data = hashlib.sha256(where.encode()).hexdigest()[:12]
+        with get_client(sync_client=True) as client:
+            client.create_flow_run_from_deployment(
+                sweep, idempotency_key=f"orphans-{data}-{window}", tags=["orphans"]
+            )
+        log.warning("%s document(s) left by a stopped worker: sweep asked for", orphaned)
+        return True
+
+    def claim_due(self) -> int:
+        """Claim as many due runs as there are free slots and start them; how many."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.responses import SetStateStatus
+        from prefect.states import Pending
+
+        free = self.limit - self.in_flight()
+        if free <= 0 or self._stop.is_set():
+            return 0
+        with get_client(sync_client=True) as client:
+            due = client.get_scheduled_flow_runs_for_deployments(
+                deployment_ids=list(self._flows),
+                scheduled_before=datetime.now(UTC),
+                limit=free,
+            )
+            due = InProcessSchedule._skip_caught_up(client, due)
+            started = 0
+            for flow_run in due[:free]:
+                if self._stop.is_set():
+                    break
+                claimed = client.set_flow_run_state(flow_run.id, Pending())
+                if claimed.status is not SetStateStatus.ACCEPT:
+                    continue  # another worker was first
+                self._start(flow_run)
+                started += 1
+        return started
+
+    def _start(self, flow_run: Any) -> None:
+        with self._lock:
+            self._busy += 1
+        self._pool.submit(self._execute, self._flows[flow_run.deployment_id], flow_run)
+
+    def _execute(self, flow: Any, flow_run: Any) -> None:
+        try:
+            execute_run(flow, flow_run, flow_run.parameters)
+        except Exception:  # the run records its own failure; a document's lease is kept
+            log.exception("run %s broke", flow_run.name)
+        finally:
+            with self._lock:
+                self._busy -= 1

@@ -1,0 +1,197 @@
+"""`fiduflow worker` (flows/warm_worker.py): the deployments' runs executed warm.
+
+- two workers share the `process-document` runs intake asked for: each run once, in the
+  workers' own process (no runner, no new process), never more at once than a worker's
+  limit, every document routed once;
+- a run cancelled through the API the UI uses stops before its next step, ends Cancelled
+  with a word why, and gives its document back unprocessed; the next sweep processes it
+  once;
+- documents a dead worker held (lease run out) make a worker ask for a sweep at once, one
+  per window whichever worker asks, and the sweep finishes them.
+"""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from flows import dispatch, pipeline
+from flows.deployments import by_name
+from flows.process_document import CANCELLED_MESSAGE
+from flows.warm_worker import WarmWorker
+from storage.tables import BookingRow, DocumentRow, utcnow
+from tests.factories import invoice_pdf, take_in
+from tests.test_ops_support import prefect_call, wait_for
+
+pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
+
+
+def _run_of(document_id: int):
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    _tags, key = dispatch._run_request(document_id)
+    runs = prefect_call(
+        lambda c: c.read_flow_runs(
+            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["process-document"]))
+        )
+    )
+    mine = [r for r in runs if r.idempotency_key == key]
+    assert len(mine) <= 1
+    return mine[0] if mine else None
+
+
+def _final(document_id: int):
+    run = _run_of(document_id)
+    return run if run is not None and run.state is not None and run.state.is_final() else None
+
+
+def _bookings(runtime, document_id: int) -> int:
+    with runtime.db.session() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(BookingRow)
+            .where(BookingRow.document_id == document_id)
+        )
+
+
+def test_two_workers_share_the_runs_intake_asks_for_each_once(prefect_harness, runtime, load_firm):
+    load_firm()
+    ids = [
+        take_in(runtime, "C02", invoice_pdf("C02", number=70 + n)[0], filename=f"rg-{70 + n}.pdf")
+        for n in range(6)
+    ]
+    spec = by_name("process-document")
+    workers = [WarmWorker([spec], limit=2, poll_s=0.2) for _ in range(2)]
+    workers[0].register()  # a worker has started once: intake finds the deployment
+    for document_id in ids:
+        dispatch.via_deployment(document_id)
+    peak = [0]
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.wait(0.01):
+            peak[0] = max(peak[0], *(w.in_flight() for w in workers))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for worker in workers:
+            worker.start()
+        assert wait_for(lambda: all(_final(i) for i in ids), timeout=240, every=0.5)
+    finally:
+        for worker in workers:
+            worker.stop()
+        watching.set()
+        watcher.join()
+
+    assert 1 <= peak[0] <= 2  # never more at once than a worker's limit
+    for document_id in ids:
+        run = _final(document_id)
+        assert run.state.is_completed(), run.state
+        assert run.infrastructure_pid is None  # run here, not in a process of its own
+        assert run.name == f"C02-{document_id}-rg-{run.name.rsplit('-', 1)[1]}"
+        with runtime.db.session() as session:
+            row = session.get(DocumentRow, document_id)
+            assert (row.state, row.attempts) == ("routed", 1)
+        assert _bookings(runtime, document_id) == 1
+
+
+def test_a_run_cancelled_from_the_ui_gives_its_document_back(
+    prefect_harness, runtime, load_firm, monkeypatch
+):
+    from prefect.runtime import flow_run
+    from prefect.states import Cancelling
+
+    from flows.process_batch import process_inbox
+
+    load_firm()
+    document_id = take_in(runtime, "C02", invoice_pdf("C02", number=90)[0], filename="rg-90.pdf")
+    worker = WarmWorker([by_name("process-document")], limit=1, poll_s=0.2)
+    worker.register()
+    dispatch.via_deployment(document_id)
+    reader_for = pipeline.reader_for
+    cancelled: list[object] = []
+
+    def cancel_while_reading(data: bytes, sha256: str):  # type: ignore[no-untyped-def]
+        # What the UI's Cancel does: the run's state set to Cancelling through the API.
+        from prefect.client.orchestration import get_client
+
+        run_id = flow_run.id
+        with get_client(sync_client=True) as client:  # the flow's event loop is running
+            client.set_flow_run_state(run_id, Cancelling())
+        cancelled.append(run_id)
+        return reader_for(data, sha256)
+
+    monkeypatch.setattr(pipeline, "reader_for", cancel_while_reading)
+    worker.start()
+    try:
+        run = wait_for(lambda: _final(document_id), timeout=120, every=0.5)
+    finally:
+        worker.stop()
+    monkeypatch.setattr(pipeline, "reader_for", reader_for)
+
+    assert cancelled == [str(run.id)]
+    assert run.state.is_cancelled() and run.state.message == CANCELLED_MESSAGE
+    with runtime.db.session() as session:
+        row = session.get(DocumentRow, document_id)
+        assert (row.state, row.attempts, row.lease_owner) == ("received", 0, None)
+    assert _bookings(runtime, document_id) == 0
+
+    # Processed later, once: the next sweep takes it.
+    import asyncio
+
+    outcomes = asyncio.run(process_inbox())
+    assert [o.document_id for o in outcomes if o.document_id == document_id] == [document_id]
+    with runtime.db.session() as session:
+        row = session.get(DocumentRow, document_id)
+        assert (row.state, row.attempts) == ("routed", 1)
+    assert _bookings(runtime, document_id) == 1
+
+
+def test_documents_a_dead_worker_held_are_swept_at_once(prefect_harness, runtime, load_firm):
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterTags,
+    )
+
+    load_firm()
+    document_id = take_in(runtime, "C02", invoice_pdf("C02", number=95)[0], filename="rg-95.pdf")
+    with runtime.db.session() as session:  # a worker claimed it and died: its lease ran out
+        row = session.get(DocumentRow, document_id)
+        row.state, row.lease_owner, row.attempts = "processing", "dead-worker", 1
+        row.lease_until = utcnow() - timedelta(seconds=1)
+    specs = [by_name("process-document"), by_name("process-inbox")]
+    worker = WarmWorker(specs, limit=2, poll_s=0.2, orphans_every_s=3600)
+    other = WarmWorker(specs, limit=2, poll_s=0.2, orphans_every_s=3600)
+    worker.register()
+    other.register()
+
+    def sweeps():
+        return prefect_call(
+            lambda c: c.read_flow_runs(
+                flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["orphans"])),
+                deployment_filter=DeploymentFilter(
+                    name=DeploymentFilterName(any_=["process-inbox"])
+                ),
+            )
+        )
+
+    before = {r.id for r in sweeps()}
+    assert worker.sweep_orphans() and other.sweep_orphans()  # both see it, within one window
+    asked = [r for r in sweeps() if r.id not in before]
+    assert len(asked) == 1  # one sweep, whichever worker asked first
+    try:
+        worker.start()
+
+        def routed():
+            with runtime.db.session() as session:
+                return session.get(DocumentRow, document_id).state == "routed"
+
+        assert wait_for(routed, timeout=120, every=0.5)
+    finally:
+        worker.stop()
+    assert _bookings(runtime, document_id) == 1
+    assert not worker.sweep_orphans()  # nothing left behind now
