@@ -102,14 +102,3 @@ def runner_deployment(spec: DeploymentSpec) -> Any:
         parameters=dict(spec.parameters),
         tags=list(TAGS),
     )
-
-
-# `fiduflow serve` takes the runs of these itself (flows/in_process.py says why: a
-# runner process per sweep, or per minute for send-outbox, would cost more CPU than the
-# work); the runner takes the rest.
-IN_PROCESS = ("process-inbox", "send-outbox")
-
-
-def runner_deployments() -> list[Any]:
-    """The deployments `fiduflow serve` gives Prefect's runner."""
-    return [runner_deployment(spec) for spec in DEPLOYMENTS if spec.name not in IN_PROCESS]

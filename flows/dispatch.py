@@ -73,10 +73,10 @@ class InProcessRuns:
     starts its own parse and OCR workers: ~4.5 s of CPU per document on two cores, and
     ~6 s until the document is final (bench/pipeline.py, trickle). Here the run is created
     from the deployment — its own page, name and tags in the UI, listed under the
-    deployment — in state Pending, which the runner does not pick up (it starts Scheduled
+    deployment — in state Pending, which the warm worker does not pick up (it claims Scheduled
     runs), and Prefect's engine runs it on one of `max_runs` threads, with this process's
     database connections and warm workers. Reading stays in the worker processes with
-    their limits. A run retried from the UI is Scheduled again: the runner takes it.
+    their limits. A run retried from the UI is Scheduled again: the warm worker takes it.
     """
 
     def __init__(self, max_runs: int, on_done: Callable[[int], None]) -> None:

@@ -17,13 +17,12 @@ and stops whatever it leaves when it ends.
    in this process, while the load is small; the in-process batch worker under load —
    flows/dispatch.py says why).
 5. The batch worker (a thread) runs `process-backlog` whenever documents are due.
-6. Prefect's runner serves the deployments of `flows.deployments` (runs retried or
-   started from the UI, and the schedules of remind-missing, send-digests, close-period
-   and export-bookings, in Europe/Zurich time), at most `FIDUFLOW_DOCUMENT_RUNS` + 3 runs at
-   once: each is a new process, and two cores do not get faster with more of them. The
-   5-minute process-inbox sweep and the every-minute send-outbox are registered with their
-   schedules but run in this process (flows/in_process.py: a runner process costs ~3–4 s
-   of CPU for a sweep that, next to the batch worker, mostly finds nothing).
+6. The deployments of `flows.deployments` are registered with their schedules (Europe/
+   Zurich) and their due runs — schedules, runs retried or started from the UI — run in
+   this process, at most `FIDUFLOW_DOCUMENT_RUNS` + 3 at once: the same warm worker as
+   `fiduflow worker` in production (flows/warm_worker.py; decision 0011 says why not
+   Prefect's runner, which starts a new process per run). Stopped, serve pauses their
+   schedules and applies them again at its next start.
 """
 
 import atexit
@@ -34,7 +33,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from rich.console import Console
 
@@ -118,9 +116,9 @@ def start_intake(runtime, dispatcher) -> tuple[list[Callable[[], None]], list[st
 def serve_all() -> None:
     # No server named: our own local one, started now.
     local_server = not os.environ.get("PREFECT_API_URL")
-    # The supervisor stops this process with SIGTERM (also when the supervisor dies): until
-    # Prefect's runner takes SIGTERM over for its graceful shutdown, it interrupts like
-    # Ctrl-C, so that a stop during start-up still stops what was started (below).
+    # The supervisor stops this process with SIGTERM (also when the supervisor dies): it
+    # interrupts like Ctrl-C, so that a stop at any time, during start-up too, stops what
+    # was started (below), the runs in flight finishing first.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     api_url = prefect_env.configure(use_recorded=False)
     if api_url is None:
@@ -129,48 +127,46 @@ def serve_all() -> None:
         api_url = start_prefect_server(get_settings().prefect_port)
         os.environ["PREFECT_API_URL"] = api_url
         prefect_env.recorded_api_url_file().write_text(api_url)
-    # Runs start within ~3 s instead of ~10 s (DESIGN.md, measured).
-    os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
     prefect_env.skip_ca_bundle_for_plain_http(api_url)
 
-    from prefect import serve
-
     from flows import process_batch
-    from flows.deployments import IN_PROCESS, by_name, runner_deployments
+    from flows.deployments import DEPLOYMENTS
     from flows.dispatch import make_dispatcher
-    from flows.in_process import InProcessSchedule, crash_orphans
+    from flows.in_process import crash_orphans
     from flows.runtime import get_runtime
+    from flows.warm_worker import WarmWorker
 
     runtime = get_runtime()
     settings = runtime.settings
     ocr_limit = prefect_env.ensure_ocr_limit(settings.ocr_processes).value
     # Before any run starts here: what a previous serve left running in its process.
-    orphans = crash_orphans(["process-document", *IN_PROCESS])
-    deployments = runner_deployments()
-    schedules: list[InProcessSchedule] = []
+    orphans = crash_orphans([spec.name for spec in DEPLOYMENTS])
+    runs: WarmWorker | None = None
     dispatcher = None
     worker = None
     intake: list[Callable[[], None]] = []
     try:
-        # One thread each: a long sweep does not hold up the mail of the minute.
-        for name in IN_PROCESS:
-            schedules.append(InProcessSchedule([by_name(name)]).start())
+        runs = WarmWorker(
+            list(DEPLOYMENTS), limit=settings.document_runs + 3, pause_on_stop=True
+        ).start()
         backlog = process_batch.BACKLOG
         backlog.poll_s = settings.batch_poll_s
         dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
         if settings.dispatch in (DispatchMode.AUTO, DispatchMode.HYBRID, DispatchMode.BATCH):
             worker = process_batch.BatchWorker(backlog).start()
         intake, lines = start_intake(runtime, dispatcher)
-        _banner(api_url, lines, local_server, deployments, ocr_limit, orphans, settings, worker)
-        serve(*deployments, print_starting_message=False, limit=settings.document_runs + 3)
+        _banner(api_url, lines, local_server, ocr_limit, orphans, settings, worker)
+        threading.Event().wait()  # until SIGTERM (the supervisor's; Ctrl-C becomes one)
+    except KeyboardInterrupt:
+        pass
     finally:
         # Intake first, then the document runs in flight finish, the batch worker, the
-        # schedules; then (atexit) Prefect's local server.
+        # deployments' runs; then (atexit) Prefect's local server.
         for stop in [
             *intake,
             getattr(dispatcher, "close", lambda: None),
             *([worker.stop] if worker is not None else []),
-            *(schedule.stop for schedule in schedules),
+            *([runs.stop] if runs is not None else []),
         ]:
             stop()
 
@@ -179,13 +175,12 @@ def _banner(
     api_url: str,
     lines: list[str],
     local_server: bool,
-    deployments: list[Any],
     ocr_limit: int,
     orphans: int,
     settings: Settings,
     worker: object | None,
 ) -> None:
-    from flows.deployments import IN_PROCESS
+    from flows.deployments import DEPLOYMENTS
 
     ui = api_url.removesuffix("/api")
     console.print("[bold green]fiduflow is running[/bold green]")
@@ -195,8 +190,8 @@ def _banner(
     if local_server:
         console.print(f"            (the UI asks for the login in {prefect_env.auth_file()})")
     console.print(
-        f"            {len(deployments) + len(IN_PROCESS)} deployments: "
-        + ", ".join([*IN_PROCESS, *(d.name for d in deployments)])
+        f"            {len(DEPLOYMENTS)} deployments: "
+        + ", ".join(spec.name for spec in DEPLOYMENTS)
         + f"; OCR limited to {ocr_limit} at once (tag 'ocr')"
     )
     if orphans:

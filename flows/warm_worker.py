@@ -27,6 +27,7 @@ outside the data folder: no run environment, so no secrets left behind.
 """
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -35,9 +36,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flows.deployments import DeploymentSpec, runner_deployment
-from flows.in_process import InProcessSchedule, execute_run
+from flows.in_process import execute_run
 
 log = logging.getLogger("fiduflow.worker")
+
+# Deployments whose run takes everything due: runs of them missed while no worker ran are
+# done by the latest alone.
+SWEEPS = ("process-inbox", "send-outbox")
 
 
 class WarmWorker:
@@ -49,6 +54,7 @@ class WarmWorker:
         limit: int,
         poll_s: float = 1.0,
         orphans_every_s: float | None = None,
+        pause_on_stop: bool = False,
     ) -> None:
         self.specs = specs
         self.limit = max(1, limit)
@@ -56,6 +62,9 @@ class WarmWorker:
         # How often to look for documents a dead worker held; None: never (no sweep here).
         self.orphans_every_s = orphans_every_s
         self._orphans_checked = 0.0
+        # `fiduflow serve` is the only one serving its deployments: stopped, it pauses their
+        # schedules (the UI shows why nothing runs) and applies them again at its next start.
+        self.pause_on_stop = pause_on_stop
         self._flows: dict[Any, Any] = {}  # deployment id → flow
         self._deployments: dict[Any, str] = {}  # deployment id → name
         self._pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="run")
@@ -82,6 +91,18 @@ class WarmWorker:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self._pool.shutdown(wait=True)
+        if self.pause_on_stop:
+            self._pause()
+
+    def _pause(self) -> None:
+        from prefect.client.orchestration import get_client
+
+        try:
+            with get_client(sync_client=True) as client:
+                for deployment_id in self._flows:
+                    client.pause_deployment(deployment_id)
+        except Exception as exc:  # the server may be gone first; nothing is lost
+            log.warning("could not pause the schedules (%s)", exc)
 
     def in_flight(self) -> int:
         with self._lock:
@@ -149,7 +170,8 @@ class WarmWorker:
                 scheduled_before=datetime.now(UTC),
                 limit=free,
             )
-            due = InProcessSchedule._skip_caught_up(client, due)
+            sweeps = {i for i, name in self._deployments.items() if name in SWEEPS}
+            due = skip_caught_up(client, due, sweeps)
             started = 0
             for flow_run in due[:free]:
                 if self._stop.is_set():
@@ -174,3 +196,32 @@ class WarmWorker:
         finally:
             with self._lock:
                 self._busy -= 1
+
+
+def skip_caught_up(client: Any, due: list[Any], sweeps: set[Any]) -> list[Any]:
+    """Of several due runs of a sweep deployment (`sweeps`: ids) with the same parameters
+    (no worker ran while its schedule went on), the latest; the earlier ones are cancelled
+    with a word why. A sweep takes everything due, so one run does what all of them would;
+    runs of other deployments are all run."""
+    from prefect.states import Cancelled
+
+    now = datetime.now(UTC)
+    due = sorted(due, key=lambda r: r.expected_start_time or now)
+    latest: dict[tuple[Any, str], Any] = {}
+    for flow_run in due:
+        if flow_run.deployment_id not in sweeps:
+            continue
+        key = (flow_run.deployment_id, json.dumps(flow_run.parameters, sort_keys=True))
+        earlier = latest.get(key)
+        latest[key] = flow_run
+        if earlier is not None:
+            client.set_flow_run_state(earlier.id, Cancelled(message=CAUGHT_UP_MESSAGE))
+    kept = {id(flow_run) for flow_run in latest.values()}
+    # Still in due order.
+    return [r for r in due if r.deployment_id not in sweeps or id(r) in kept]
+
+
+CAUGHT_UP_MESSAGE = (
+    "not run: a later run of this deployment with the same parameters was due at the same "
+    "time (no fiduflow worker or serve was running) and did the same work"
+)

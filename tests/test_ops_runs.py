@@ -5,13 +5,13 @@
 - `fiduflow serve` runs such a run of the deployment in its own process (no runner, no
   new process): named, tagged, completed, the document routed, once even if asked twice;
 - the scheduled `process-inbox` sweep: registered with its schedule, its due runs run by
-  `fiduflow serve` itself (no runner process), each once, runs missed while serve was
-  down caught up by one, the schedule paused when serve stops; runs a previous serve
-  left running in its process are marked Crashed at start;
+  the warm worker of `fiduflow serve` (no runner process), each once, runs missed while
+  serve was down caught up by one, the schedule paused when serve stops; runs a previous
+  serve left running in its process are marked Crashed at start;
 - the run is named `<client>-<document id>-<filename>` and gets the document type as a tag;
 - the read step of a scan carries the `ocr` tag (tag concurrency limit) and a time limit;
   a text PDF's does not;
-- `fiduflow serve` / `fiduflow worker` set the `ocr` limit (an upsert).
+- `fiduflow serve` / `fiduflow worker` create the `ocr` limit, never change one set.
 """
 
 import asyncio
@@ -112,15 +112,14 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
 
     from prefect.states import Scheduled
 
-    from flows.deployments import IN_PROCESS, by_name, runner_deployments
-    from flows.in_process import CAUGHT_UP_MESSAGE, InProcessSchedule
+    from flows.deployments import by_name
+    from flows.warm_worker import CAUGHT_UP_MESSAGE, SWEEPS, WarmWorker
 
-    assert IN_PROCESS == ("process-inbox", "send-outbox")
-    assert "process-inbox" not in {d.name for d in runner_deployments()}  # not the runner's
+    assert SWEEPS == ("process-inbox", "send-outbox")
     load_firm()
     document_id = take_in(runtime, "C01", invoice_pdf("C01", number=31)[0], filename="rg-31.pdf")
-    schedule = InProcessSchedule([by_name("process-inbox")])
-    schedule.register()  # what start() does but the polling thread: this test polls
+    worker = WarmWorker([by_name("process-inbox")], limit=2, pause_on_stop=True)
+    worker.register()  # what start() does but the polling thread: this test polls
     try:
         [deployment] = [
             d for d in prefect_call(lambda c: c.read_deployments()) if d.name == "process-inbox"
@@ -137,22 +136,26 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
         missed = new_run(datetime.now(UTC) - timedelta(minutes=10))  # serve was down
         due = new_run(datetime.now(UTC) - timedelta(seconds=1))
         later = new_run(datetime.now(UTC) + timedelta(hours=1))
-        assert schedule.run_due() >= 1
-        assert schedule.run_due() == 0  # nothing runs twice
+        assert worker.claim_due() >= 1
+        assert worker.claim_due() == 0  # nothing runs twice
 
         skipped = prefect_call(lambda c: c.read_flow_run(missed.id)).state
         assert skipped is not None and skipped.is_cancelled()
         assert skipped.message == CAUGHT_UP_MESSAGE
 
-        ran = prefect_call(lambda c: c.read_flow_run(due.id))
-        assert ran.state is not None and ran.state.is_completed()
+        def finished():
+            run = prefect_call(lambda c: c.read_flow_run(due.id))
+            return run.state is not None and run.state.is_final() and run
+
+        ran = wait_for(finished, timeout=60)
+        assert ran and ran.state.is_completed()
         assert ran.infrastructure_pid is None  # no runner process started it
         waiting = prefect_call(lambda c: c.read_flow_run(later.id))
         assert waiting.state is not None and waiting.state.is_scheduled()
         with runtime.db.session() as session:
             assert session.get(DocumentRow, document_id).state == "routed"
     finally:
-        schedule.stop()
+        worker.stop()
     # As the runner does for its deployments when serve stops.
     assert prefect_call(lambda c: c.read_deployment(deployment.id)).paused
 
