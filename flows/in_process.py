@@ -15,6 +15,8 @@ so the UI does not show them running forever.
 
 import asyncio
 import logging
+import os
+import socket
 from typing import Any
 
 log = logging.getLogger("fiduflow.in_process")
@@ -36,15 +38,42 @@ ORPHAN_MESSAGE = (
 )
 
 
+def process_mark() -> str:
+    """What a run executed here records as its `infrastructure_pid`: host and process,
+    the start of this process's lease owner names (flows.pipeline.worker_id)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(mark: str | None) -> bool:
+    """Whether the process a run was executed in is gone: unmarked (hybrid's runs in
+    serve), or a process of this machine that no longer lives. A process on another
+    machine is not ours to judge; its worker's leases are (`crash_runs_of`)."""
+    if mark is None:
+        return True
+    host, _, pid = mark.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def crash_orphans(deployment_names: list[str]) -> int:
     """Mark Crashed the runs of these deployments that a previous `fiduflow serve` left
     Pending or Running in its own process; how many. Call at start, before any run.
 
-    Only runs without a process of their own (`infrastructure_pid` unset) are taken: a run
-    the runner or a worker started may outlive serve in its own process and finish. One
-    `fiduflow serve` per Prefect server, as in the embedded default: a second serve on the
-    same server would mark the first one's running runs Crashed (their documents are
-    safe all the same; the state of a document lives in fiduflow's database).
+    Taken: runs without a process mark (hybrid's document runs) and runs marked with a
+    process of this machine that is gone; a `fiduflow worker` still running here keeps
+    its runs. One `fiduflow serve` per Prefect server, as in the embedded default: a second
+    serve on the same server would mark the first one's unmarked runs Crashed (their
+    documents are safe all the same; the state of a document lives in fiduflow's
+    database).
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
@@ -76,7 +105,7 @@ def crash_orphans(deployment_names: list[str]) -> int:
             )
         )
         for flow_run in left:
-            if flow_run.infrastructure_pid is not None:
+            if not _gone(flow_run.infrastructure_pid):
                 continue
             client.set_flow_run_state(flow_run.id, Crashed(message=ORPHAN_MESSAGE), force=True)
             log.warning(
@@ -85,4 +114,43 @@ def crash_orphans(deployment_names: list[str]) -> int:
                 flow_run.state_name,
             )
             crashed += 1
+    return crashed
+
+
+DEAD_WORKER_MESSAGE = (
+    "the fiduflow worker running this stopped without finishing it (its leases ran out); "
+    "the documents it held are processed by a sweep"
+)
+
+
+def crash_runs_of(marks: set[str], deployment_ids: list[Any]) -> int:
+    """Mark Crashed the Pending or Running runs of these deployments executed by the
+    processes `marks` names (workers whose leases ran out: they are dead); how many."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterDeploymentId,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    if not marks or not deployment_ids:
+        return 0
+    crashed = 0
+    with get_client(sync_client=True) as client:
+        left = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=deployment_ids),
+                state=FlowRunFilterState(
+                    type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+                ),
+            )
+        )
+        for flow_run in left:
+            if flow_run.infrastructure_pid in marks:
+                message = DEAD_WORKER_MESSAGE
+                client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
+                crashed += 1
     return crashed

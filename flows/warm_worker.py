@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flows.deployments import DeploymentSpec, runner_deployment
-from flows.in_process import execute_run
+from flows.in_process import crash_runs_of, execute_run, process_mark
 
 log = logging.getLogger("fiduflow.worker")
 
@@ -135,13 +135,17 @@ class WarmWorker:
         from prefect.client.orchestration import get_client
 
         from flows.runtime import get_runtime
-        from storage.documents import count_in_flight
+        from storage.documents import count_in_flight, expired_lease_owners
 
         runtime = get_runtime()
         with runtime.db.session() as session:
             orphaned = count_in_flight(session)["lease_expired"]
+            owners = expired_lease_owners(session)
         if not orphaned:
             return False
+        # Their workers are dead: the runs those left Running say so (Crashed).
+        dead = {owner.rsplit(":", 1)[0] for owner in owners}
+        crash_runs_of(dead, list(self._flows))
         sweep = next(i for i, spec in self._deployments.items() if spec == "process-inbox")
         window = int(time.time() // max(1.0, self.orphans_every_s or 1.0))
         # The key names this installation's database too: another one on the same Prefect
@@ -179,6 +183,8 @@ class WarmWorker:
                 claimed = client.set_flow_run_state(flow_run.id, Pending())
                 if claimed.status is not SetStateStatus.ACCEPT:
                     continue  # another worker was first
+                # Which process runs it: if this one dies, the others crash its runs.
+                client.update_flow_run(flow_run.id, infrastructure_pid=process_mark())
                 self._start(flow_run)
                 started += 1
         return started

@@ -238,6 +238,17 @@ def count_in_flight(session: Session) -> dict[str, int]:
     }
 
 
+def expired_lease_owners(session: Session) -> set[str]:
+    """Who held the documents whose lease ran out: workers that died holding them."""
+    now = utcnow()
+    owners = session.scalars(
+        select(DocumentRow.lease_owner).where(
+            DocumentRow.state == DocumentState.PROCESSING.value, DocumentRow.lease_until < now
+        )
+    ).all()
+    return {owner for owner in owners if owner}
+
+
 def holds_lease(session: Session, document_id: int, owner: str) -> bool:
     row = session.get(DocumentRow, document_id)
     return bool(row and row.state == DocumentState.PROCESSING.value and row.lease_owner == owner)

@@ -113,6 +113,7 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
     from prefect.states import Scheduled
 
     from flows.deployments import by_name
+    from flows.in_process import process_mark
     from flows.warm_worker import CAUGHT_UP_MESSAGE, SWEEPS, WarmWorker
 
     assert SWEEPS == ("process-inbox", "send-outbox")
@@ -149,7 +150,7 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
 
         ran = wait_for(finished, timeout=60)
         assert ran and ran.state.is_completed()
-        assert ran.infrastructure_pid is None  # no runner process started it
+        assert ran.infrastructure_pid == process_mark()  # run here, no process of its own
         waiting = prefect_call(lambda c: c.read_flow_run(later.id))
         assert waiting.state is not None and waiting.state.is_scheduled()
         with runtime.db.session() as session:

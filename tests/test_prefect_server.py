@@ -329,6 +329,12 @@ def _production_drill(tmp_path: Path, api_url: str, data_dir: Path, smtp_port: i
             bookings = session.scalars(select(BookingRow.document_id)).all()
         assert sorted(bookings) == sorted({*bookings})  # none booked twice
         assert len(bookings) == 14
+        # What the killed worker was running shows as Crashed, not as running for ever.
+        runs = _api(api_url, lambda c: c.read_flow_runs())
+        mark = f":{doomed.pid}"
+        left = [r for r in runs if (r.infrastructure_pid or "").endswith(mark)]
+        assert left and all(r.state.is_crashed() or r.state.is_completed() for r in left)
+        assert any(r.state.is_crashed() for r in left)
 
         # SIGTERM: the survivor takes nothing more, finishes and exits 0.
         survivor.send_signal(signal.SIGTERM)

@@ -7,7 +7,8 @@
   with a word why, and gives its document back unprocessed; the next sweep processes it
   once;
 - documents a dead worker held (lease run out) make a worker ask for a sweep at once, one
-  per window whichever worker asks, and the sweep finishes them.
+  per window whichever worker asks, and the sweep finishes them; the runs the dead worker
+  left Running are marked Crashed, saying why.
 """
 
 import threading
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 from flows import dispatch, pipeline
 from flows.deployments import by_name
+from flows.in_process import DEAD_WORKER_MESSAGE, process_mark
 from flows.process_document import CANCELLED_MESSAGE
 from flows.warm_worker import WarmWorker
 from storage.tables import BookingRow, DocumentRow, utcnow
@@ -55,6 +57,21 @@ def _bookings(runtime, document_id: int) -> int:
         )
 
 
+def _run_left_running(document_id: int, mark: str):
+    from prefect.states import Running
+
+    async def create(c):
+        deployment = await c.read_deployment_by_name("process-document/process-document")
+        run = await c.create_flow_run_from_deployment(
+            deployment.id, parameters={"document_id": document_id}
+        )
+        await c.set_flow_run_state(run.id, Running(), force=True)
+        await c.update_flow_run(run.id, infrastructure_pid=mark)
+        return run.id
+
+    return prefect_call(create)
+
+
 def test_two_workers_share_the_runs_intake_asks_for_each_once(prefect_harness, runtime, load_firm):
     load_firm()
     ids = [
@@ -89,7 +106,7 @@ def test_two_workers_share_the_runs_intake_asks_for_each_once(prefect_harness, r
     for document_id in ids:
         run = _final(document_id)
         assert run.state.is_completed(), run.state
-        assert run.infrastructure_pid is None  # run here, not in a process of its own
+        assert run.infrastructure_pid == process_mark()  # run here, in this process
         assert run.name == f"C02-{document_id}-rg-{run.name.rsplit('-', 1)[1]}"
         with runtime.db.session() as session:
             row = session.get(DocumentRow, document_id)
@@ -161,13 +178,15 @@ def test_documents_a_dead_worker_held_are_swept_at_once(prefect_harness, runtime
     document_id = take_in(runtime, "C02", invoice_pdf("C02", number=95)[0], filename="rg-95.pdf")
     with runtime.db.session() as session:  # a worker claimed it and died: its lease ran out
         row = session.get(DocumentRow, document_id)
-        row.state, row.lease_owner, row.attempts = "processing", "dead-worker", 1
+        row.state, row.lease_owner, row.attempts = "processing", "deadhost:4242:9f3a", 1
         row.lease_until = utcnow() - timedelta(seconds=1)
     specs = [by_name("process-document"), by_name("process-inbox")]
     worker = WarmWorker(specs, limit=2, poll_s=0.2, orphans_every_s=3600)
     other = WarmWorker(specs, limit=2, poll_s=0.2, orphans_every_s=3600)
     worker.register()
     other.register()
+    # The dead worker's run of it, left Running in Prefect.
+    left_running = _run_left_running(document_id, mark="deadhost:4242")
 
     def sweeps():
         return prefect_call(
@@ -183,6 +202,8 @@ def test_documents_a_dead_worker_held_are_swept_at_once(prefect_harness, runtime
     assert worker.sweep_orphans() and other.sweep_orphans()  # both see it, within one window
     asked = [r for r in sweeps() if r.id not in before]
     assert len(asked) == 1  # one sweep, whichever worker asked first
+    state = prefect_call(lambda c: c.read_flow_run(left_running)).state
+    assert state.is_crashed() and state.message == DEAD_WORKER_MESSAGE
     try:
         worker.start()
 
