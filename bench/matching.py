@@ -239,12 +239,16 @@ def queries(
 
 def open_database(postgres: str | None, workdir: Path) -> tuple[Database, object]:
     if postgres is None:
-        return Database(f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}"), None
+        db = Database(f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}")
+        db.migrate()
+        return db, None
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = make_engine(normalize_url(postgres))
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return Database(postgres, schema=schema), (admin, schema)
+    db = Database(postgres, schema=schema)
+    db.migrate()
+    return db, (admin, schema)
 
 
 def drop(handle: object) -> None:

@@ -772,7 +772,8 @@ def firm(year: Year) -> MasterData:
 
 
 def database(folder: Path, name: str, year: Year) -> Database:
-    db = Database(f"sqlite:///{folder / name}")  # migrated on start
+    db = Database(f"sqlite:///{folder / name}")
+    db.migrate()
     with db.session() as session:
         load_master_data(session, firm(year))
         session.execute(

@@ -238,7 +238,7 @@ def check_stored(
     from storage.objects import open_object_store
     from storage.tables import DocumentRow, MessageRow
 
-    db = Database(database_url, migrate_on_start=False)
+    db = Database(database_url)
     pattern = f"<bench-{run}-%"
     with db.session() as session:
         documents = list(

@@ -245,10 +245,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="fiduflow-stp-") as folder:
         settings = Settings(data_dir=Path(folder), dispatch="none", ocr_processes=2)
+        db = Database(settings.resolved_database_url)
+        db.migrate()
         runtime = Runtime(
-            settings=settings,
-            db=Database(settings.resolved_database_url),
-            store=FilesystemObjectStore(settings.data_dir / "objects"),
+            settings=settings, db=db, store=FilesystemObjectStore(settings.data_dir / "objects")
         )
         set_runtime(runtime)
         with runtime.db.session() as session:

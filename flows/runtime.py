@@ -32,11 +32,10 @@ _runtime: Runtime | None = None
 def open_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Runtime(
-        settings=settings,
-        db=Database(settings.resolved_database_url),
-        store=open_object_store(settings),
-    )
+    db = Database(settings.resolved_database_url)
+    # Every process migrates at start (serialised by a lock): no separate migration step.
+    db.migrate()
+    return Runtime(settings=settings, db=db, store=open_object_store(settings))
 
 
 def get_runtime() -> Runtime:

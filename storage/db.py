@@ -134,13 +134,19 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 
 class Database:
-    """The engine and a session factory; `session()` is one transaction."""
+    """The engine and a session factory; `session()` is one transaction.
 
-    def __init__(self, url: str, *, schema: str | None = None, migrate_on_start: bool = True):
+    Constructing one never touches the schema (a tool that only reads, or a check that the
+    database is down, must not write to it): whoever needs the tables calls `migrate()`.
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None):
         self.engine = make_engine(url, schema=schema)
-        if migrate_on_start:
-            migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (see the module function `migrate`)."""
+        migrate(self.engine)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:

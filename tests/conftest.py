@@ -95,6 +95,7 @@ def _postgres_database() -> Iterator[Database]:
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     database = Database(POSTGRES_URL, schema=schema)
+    database.migrate()
     try:
         yield database
     finally:
@@ -109,6 +110,7 @@ def db(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Database]
     """The same test on SQLite (embedded default) and PostgreSQL (production)."""
     if request.param == "sqlite":
         database = Database(settings.resolved_database_url)
+        database.migrate()
         yield database
         database.dispose()
     else:
@@ -118,6 +120,7 @@ def db(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Database]
 @pytest.fixture
 def sqlite_db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.resolved_database_url)
+    database.migrate()
     yield database
     database.dispose()
 

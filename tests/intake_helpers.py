@@ -213,6 +213,7 @@ def postgres_behind_proxy(postgres_url: str) -> Iterator[tuple[Database, TcpProx
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     database = Database(proxied, schema=schema)
+    database.migrate()
     try:
         yield database, proxy
     finally:

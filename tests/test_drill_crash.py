@@ -122,6 +122,7 @@ def _env(settings: Settings, db: Database, **extra: str) -> dict[str, str]:
 def backend(request, settings: Settings, tmp_path: Path):
     if request.param == "sqlite+files":
         db = Database(settings.resolved_database_url)
+        db.migrate()
         store: ObjectStore = FilesystemObjectStore(settings.objects_dir)
         env = _env(settings, db)
     else:
@@ -225,6 +226,7 @@ def test_raw_mails_are_not_orphans(backend: Backend):
 
 def test_check_fails_on_a_corrupt_or_missing_original(settings: Settings, tmp_path: Path):
     db = Database(settings.resolved_database_url)
+    db.migrate()
     store = FilesystemObjectStore(settings.objects_dir)
     load(db, firm_with_passwords())
     backend = Backend(db, store, _env(settings, db))

@@ -190,7 +190,7 @@ def test_store_down_means_no_row_at_all(db: Database, load_firm):
 
 
 def test_database_down_is_storage_unavailable(fs_store: FilesystemObjectStore):
-    dead = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none", migrate_on_start=False)
+    dead = Database(f"postgresql://postgres@127.0.0.1:{free_port()}/none")
     try:
         with pytest.raises(StorageUnavailable):
             intake_mail(dead, fs_store, _mail([pdf_bytes()], ["C01"]), max_bytes=10**6)

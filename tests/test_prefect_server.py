@@ -158,6 +158,7 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
         # While the server starts: the firm's master data.
         data_dir = tmp_path / "data"
         database = Database(f"sqlite:///{data_dir / 'fiduflow.db'}")
+        database.migrate()
         with database.session() as session:
             load_master_data(session, MasterData.model_validate(master_data()))
         _wait(lambda: _healthy(api_url), 90, "prefect server start", server, server_log)
@@ -293,6 +294,7 @@ def _production_drill(tmp_path: Path, api_url: str, data_dir: Path, smtp_port: i
     doomed, doomed_log = start("worker", "worker-1", FIDUFLOW_WORKER_RUNS="2")
     survivor, survivor_log = start("worker", "worker-2", FIDUFLOW_WORKER_RUNS="2")
     database = Database(f"sqlite:///{data_dir / 'fiduflow.db'}")
+    database.migrate()
     try:
         _wait(lambda: _smtp_ready(smtp_port), 90, "fiduflow smtp", smtp, smtp_log)
         for worker, log in ((doomed, doomed_log), (survivor, survivor_log)):

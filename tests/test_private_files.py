@@ -30,6 +30,7 @@ def mode(path: Path) -> int:
 def test_sqlite_database_is_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     database = Database(f"sqlite:///{data / 'fiduflow.db'}")
+    database.migrate()  # its lock file, next to the database, must be private too
     try:
         with database.session() as session:
             session.execute(text("CREATE TABLE t (x INTEGER)"))

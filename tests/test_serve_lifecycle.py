@@ -165,6 +165,7 @@ def listening(port: int) -> bool:
 def firm(data: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     database = Database(f"sqlite:///{data / 'fiduflow.db'}")
+    database.migrate()
     load(database, master_data())
     database.dispose()
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from domain.enums import Channel, DocumentState, Party, TaskKind
@@ -14,6 +14,7 @@ from domain.masterdata import MasterData
 from domain.records import BookingDraft, BookingLine, TaskDraft
 from storage import documents as repo
 from storage.bookings import create_booking, posted_after, reverse_booking
+from storage.db import Database
 from storage.masterdata import (
     client_for_address,
     get_client,
@@ -23,7 +24,7 @@ from storage.masterdata import (
 from storage.scope import Scope
 from storage.tables import Base, BookingLineRow, ClientRow, StaffUser, UserRow
 from storage.tasks import create_task, get_task
-from tests.factories import master_data
+from tests.factories import load, master_data
 
 
 def new_doc(client_id: str = "C01", sha: str = "a" * 64, **kw) -> repo.NewDocument:
@@ -56,6 +57,26 @@ def test_migrations_match_the_tables(db):
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_a_database_migrates_only_when_asked_and_twice_is_harmless(tmp_path):
+    """Constructing a Database leaves the schema alone; `migrate()` builds it, and a
+    second `migrate()` (every process migrates at start) changes nothing."""
+    database = Database(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        assert inspect(database.engine).get_table_names() == []
+        database.migrate()
+        tables = set(inspect(database.engine).get_table_names())
+        assert {"documents", "alembic_version"} <= tables
+        assert set(Base.metadata.tables) <= tables
+        load(database, master_data())
+        database.migrate()
+        assert set(inspect(database.engine).get_table_names()) == tables
+        with database.session() as s:
+            assert len(s.scalars(select(ClientRow)).all()) == 2
+            assert s.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+    finally:
+        database.dispose()
 
 
 def test_master_data_load_is_idempotent_and_hashes_secrets(db, load_firm):
