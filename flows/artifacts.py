@@ -157,6 +157,8 @@ def outcome_label(outcome: Any) -> str:
     """What became of a document, in an operator's words (an `Outcome`)."""
     if outcome.skipped:
         return "skipped (done already or held by another worker)"
+    if outcome.cancelled:
+        return "given back (run cancelled)"
     state = outcome.state.value
     if state == "routed":
         if outcome.booking_status == "posted" and not outcome.task_ids:

@@ -42,6 +42,7 @@ from prefect.artifacts import (
 
 from domain.enums import DocumentState
 from flows.artifacts import inbox_summary, outcome_label
+from flows.cancel import RunCancel
 from flows.pipeline import current_outcome, keeping_leases, process_one, run_logger, worker_id
 from flows.runtime import get_runtime
 from flows.steps import Outcome
@@ -54,14 +55,44 @@ log = logging.getLogger("fiduflow.batch")
 
 
 def _submit(
-    pool: ThreadPoolExecutor, document_id: int, owner: str, claimed: bool
+    pool: ThreadPoolExecutor,
+    document_id: int,
+    owner: str,
+    claimed: bool,
+    cancel: RunCancel | None = None,
 ) -> Future[Outcome]:
     """Process the document on the run's thread pool, its steps as plain calls with the
     steps' own retries (`pipeline.plain_step`). The flow run's context goes along, so the
-    document's log lines (one per outcome) are the run's."""
+    document's log lines (one per outcome) are the run's. Cancelled, a document not yet
+    read or routed is given back (`process_one`)."""
     context = contextvars.copy_context()
     return pool.submit(
-        context.run, process_one, document_id, owner, claimed=claimed, step_runs=False
+        context.run,
+        process_one,
+        document_id,
+        owner,
+        claimed=claimed,
+        step_runs=False,
+        cancelled=cancel,
+    )
+
+
+# A batch asks Prefect whether it was cancelled at most this often (flows/cancel.py).
+CANCEL_CHECK_S = 1.0
+
+
+def _ended(outcomes: list[Outcome]) -> Any:
+    """A batch's return: its outcomes, or, when it was cancelled and gave documents back,
+    a Cancelled state saying how many (the next sweep takes them)."""
+    back = sum(1 for o in outcomes if o.cancelled)
+    if not back:
+        return outcomes
+    from prefect.states import Cancelled
+
+    return Cancelled(
+        message=f"cancelled: {back} document(s) given back unprocessed, the next sweep "
+        f"takes them; {len(outcomes) - back} finished",
+        data=outcomes,
     )
 
 
@@ -81,8 +112,9 @@ async def _run(document_ids: list[int], owner: str, *, claimed: bool, title: str
         key=f"{title}-progress",
         description=f"{title}: 0 of {total} documents done",
     )
+    cancel = RunCancel(every_s=CANCEL_CHECK_S)
     with _pool() as pool:
-        futures = [_submit(pool, i, owner, claimed) for i in document_ids]
+        futures = [_submit(pool, i, owner, claimed, cancel) for i in document_ids]
         pending: set[Future[Outcome]] = set(futures)
         shown, last_update = 0, 0.0
         while pending:
@@ -165,7 +197,7 @@ async def process_documents(document_ids: list[int]) -> list[Outcome]:
         outcomes = await _run(document_ids, owner, claimed=False, title="process-documents")
     if outcomes:
         await _summarise("process-documents", outcomes)
-    return outcomes
+    return _ended(outcomes)
 
 
 @flow(name="process-inbox", flow_run_name=_inbox_run_name)
@@ -186,7 +218,7 @@ async def process_inbox(limit: int = 500) -> list[Outcome]:
         outcomes = await _run(ids, owner, claimed=True, title="process-inbox")
     if outcomes:  # an empty sweep every five minutes is not worth an artifact
         await _summarise("process-inbox", outcomes)
-    return outcomes
+    return _ended(outcomes)
 
 
 # --- the continuous batch worker of `fiduflow serve` ----------------------------------
@@ -357,18 +389,29 @@ async def process_backlog(limit: int = 500) -> list[Outcome]:
         progress=0.0, key="process-backlog-progress", description="process-backlog: starting"
     )
     last_update = 0.0
+    cancel = RunCancel(every_s=CANCEL_CHECK_S)
     with keeping_leases(owner), _pool() as pool:
         try:
             while True:
-                room = max(0, min(ahead - len(running) - len(waiting), limit - taken))
-                ids = await asyncio.to_thread(backlog.claim, owner, room, limit - taken)
+                if await asyncio.to_thread(cancel):
+                    # Cancelled: claim nothing more; what was claimed and not started goes
+                    # back now, what runs gives its document back at its next step.
+                    outcomes.extend(_give_back(waiting, owner))
+                    waiting = []
+                room = (
+                    0
+                    if cancel.seen
+                    else max(0, min(ahead - len(running) - len(waiting), limit - taken))
+                )
+                offered = 0 if cancel.seen else limit - taken
+                ids = await asyncio.to_thread(backlog.claim, owner, room, offered)
                 taken += len(ids)
                 waiting.extend(ids)
                 free = ahead - len(running)
                 if free > 0 and waiting:
                     submit, waiting = waiting[:free], waiting[free:]
                     for document_id in submit:
-                        running[_submit(pool, document_id, owner, True)] = document_id
+                        running[_submit(pool, document_id, owner, True, cancel)] = document_id
                 backlog.set_holding(len(running) + len(waiting))
                 if not running:
                     break
@@ -392,6 +435,17 @@ async def process_backlog(limit: int = 500) -> list[Outcome]:
     )
     if outcomes:
         await _summarise("process-backlog", outcomes)
+    return _ended(outcomes)
+
+
+def _give_back(document_ids: list[int], owner: str) -> list[Outcome]:
+    """Documents this run claimed and never started, back to `received` for the next sweep."""
+    outcomes = []
+    for document_id in document_ids:
+        with get_runtime().db.session() as session:
+            documents_repo.release(session, document_id, owner)
+        outcome = current_outcome(document_id, skipped=False)
+        outcomes.append(outcome.model_copy(update={"cancelled": True}))
     return outcomes
 
 
@@ -427,7 +481,8 @@ class BatchWorker:
             try:
                 self.backlog.prune(get_runtime().db)
                 if self.backlog.anything_due():
-                    asyncio.run(process_backlog())
+                    # Its final state says what became of it (Cancelled too): no raise.
+                    asyncio.run(process_backlog(return_state=True))
                 failures = 0
             except Exception as exc:
                 failures += 1

@@ -23,6 +23,7 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed, State
 
 from flows.artifacts import outcome_message, outcome_tag, run_filename
+from flows.cancel import RunCancel
 from flows.pipeline import process_one, tag_run
 from flows.runtime import get_runtime
 from flows.steps import Outcome
@@ -64,19 +65,6 @@ class DocumentFailed(Exception):
 CANCELLED_MESSAGE = "cancelled: the document was given back unprocessed; the next sweep takes it"
 
 
-def cancel_requested() -> bool:
-    """Whether this run has been asked to stop (its state is Cancelling or Cancelled)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import StateType
-
-    run_id = flow_run.id
-    if run_id is None:  # called outside a run
-        return False
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(run_id).state
-    return state is not None and state.type in (StateType.CANCELLING, StateType.CANCELLED)
-
-
 def final_state(outcome: Outcome) -> State[Any]:
     """The run's final state: what became of the document, its outcome as the result."""
     if outcome.cancelled:
@@ -94,7 +82,7 @@ def final_state(outcome: Outcome) -> State[Any]:
 async def process_document(document_id: int) -> Outcome:
     """Read, classify, extract, match, route and persist one document. Its result is the
     `Outcome` (a failed document raises `DocumentFailed`); its state says what became of it."""
-    outcome = process_one(document_id, cancelled=cancel_requested)
+    outcome = process_one(document_id, cancelled=RunCancel())
     if not outcome.cancelled:
         tag_run(f"outcome:{outcome_tag(outcome)}")
     return final_state(outcome)

@@ -216,3 +216,57 @@ def test_documents_a_dead_worker_held_are_swept_at_once(prefect_harness, runtime
         worker.stop()
     assert _bookings(runtime, document_id) == 1
     assert not worker.sweep_orphans()  # nothing left behind now
+
+
+def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
+    prefect_harness, runtime, load_firm, monkeypatch
+):
+    """Cancel a batch (`process-inbox`) mid-run through the API: it ends Cancelled, every
+    document is either done once or back in `received` untouched; the next sweep does the
+    rest — none lost, none twice."""
+    import asyncio
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+    from prefect.states import Cancelling
+
+    from flows import steps
+    from flows.process_batch import process_inbox
+
+    load_firm()
+    ids = [
+        take_in(runtime, "C02", invoice_pdf("C02", number=120 + n)[0], filename=f"s-{n}.pdf")
+        for n in range(8)
+    ]
+    load_original = steps.load_original.fn
+    asked: list[object] = []
+
+    def cancel_at_first_document(sha256: str) -> bytes:
+        if not asked:
+            asked.append(flow_run.id)
+            with get_client(sync_client=True) as client:  # what the UI's Cancel does
+                client.set_flow_run_state(flow_run.id, Cancelling())
+            time.sleep(1.2)  # past the batch's once-a-second look at its state
+        return load_original(sha256)
+
+    monkeypatch.setattr(steps.load_original, "fn", cancel_at_first_document)
+    state = asyncio.run(process_inbox(return_state=True))
+    monkeypatch.setattr(steps.load_original, "fn", load_original)
+
+    assert state.is_cancelled() and "given back unprocessed" in state.message
+
+    def states() -> dict[int, tuple[str, int, int]]:
+        with runtime.db.session() as session:
+            rows = {i: session.get(DocumentRow, i) for i in ids}
+            seen = {i: (r.state, r.attempts) for i, r in rows.items()}
+        return {i: (*seen[i], _bookings(runtime, i)) for i in ids}
+
+    after_cancel = states()
+    back = [i for i, (state_, _, _) in after_cancel.items() if state_ == "received"]
+    assert back, "the cancel came before most documents started"
+    for i, seen in after_cancel.items():
+        assert seen == (("received", 0, 0) if i in back else ("routed", 1, 1))
+
+    asyncio.run(process_inbox())  # the next sweep
+    assert set(states().values()) == {("routed", 1, 1)}

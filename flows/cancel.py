@@ -1,0 +1,48 @@
+"""Whether the flow run doing some work has been cancelled from the UI (or the API it uses).
+
+Prefect cancels a run by killing the process its worker started for it. fiduflow's runs
+share a warm process (decision 0011), so they ask instead: a document's run before reading
+and before routing, a batch before each document it starts and each one it claims. The
+answer is Prefect's (the run's state is Cancelling or Cancelled); a batch asks at most once
+a second, however many documents it has in flight.
+"""
+
+import threading
+import time
+from typing import Any
+
+
+class RunCancel:
+    """Asks Prefect whether the current flow run is being cancelled; once it is, stays so.
+
+    Made inside the run (it takes the run's id from Prefect's run context); called from
+    any of the run's threads.
+    """
+
+    def __init__(self, every_s: float = 0.0) -> None:
+        from prefect.runtime import flow_run
+
+        self.run_id: Any = flow_run.id
+        self.every_s = every_s
+        self.seen = False
+        self._asked = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        if self.run_id is None:
+            return False  # not in a run: nothing can cancel it
+        with self._lock:
+            if self.seen or time.monotonic() - self._asked < self.every_s:
+                return self.seen
+            self._asked = time.monotonic()
+            self.seen = _cancelling(self.run_id)
+            return self.seen
+
+
+def _cancelling(run_id: Any) -> bool:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    return state is not None and state.type in (StateType.CANCELLING, StateType.CANCELLED)
