@@ -1,17 +1,21 @@
 """End to end: a generated inbox through SMTP and the app API into a running `fiduflow
-serve`, processed to bookings and tasks — with the raw tools' floor on the same files.
+serve` (or the production topology), processed to bookings and tasks — with the raw
+tools' floor on the same files.
 
     .venv/bin/python bench/pipeline.py                       # SQLite + files
     .venv/bin/python bench/pipeline.py --postgres --s3       # PostgreSQL + S3 (moto)
     .venv/bin/python bench/pipeline.py --docs 60 --trickle 0 # quicker
+    .venv/bin/python bench/pipeline.py --production          # intake apart, two workers
+    .venv/bin/python bench/pipeline.py --production --docs 60 --trickle 0 --kill-worker
 
 What it does, in one run:
 1. Generates the firm (tests/docgen identities) and `--docs` documents addressed to its
    clients: 60 % text PDFs, 25 % scans, 15 % photos of invoices, receipts, credit notes
    and bank statements (bench/workload.py), before any clock starts.
 2. Starts Prefect's server (SQLite, or PostgreSQL with --postgres, as in production), moto
-   in server mode (--s3), and `fiduflow serve` (the real CLI) in a fresh data folder;
-   loads the firm with `fiduflow setup load`; processes a few warm-up documents.
+   in server mode (--s3), and `fiduflow serve` (the real CLI; with --production the
+   processes below) in a fresh data folder; loads the firm with `fiduflow setup load`;
+   processes a few warm-up documents.
 3. Floor: the same files read by the raw tools — pdfplumber `extract_text` and the
    `tesseract` CLI at the best parallelism found for this machine — and by our reader
    alone (`extractors.extract`, no intake, no Prefect, no database), each in a process of
@@ -22,13 +26,31 @@ What it does, in one run:
 5. Trickle (--trickle N): N more documents one at a time, `--gap` seconds apart: the
    latency of a quiet system (per-document runs in the default `hybrid` dispatch).
 
+--production: the same workload through the README's production topology on this
+machine instead of `fiduflow serve` (bench/production.py): Prefect's server and fiduflow
+on PostgreSQL, the originals in S3 (moto) — it implies --postgres --s3 —, the `ocr` tag
+limit set once (--ocr-limit, default the two workers' OCR processes), two
+`fiduflow worker` (one OCR process each, FIDUFLOW_WORKER_RUNS left at its default), and
+intake apart: `fiduflow smtp` and `fiduflow api`, each asking for a `process-document` run
+per document (FIDUFLOW_DISPATCH=deployment). Each process has a data folder of its own,
+as on a machine of its own. CPU is counted per group: Prefect's server, intake, the
+workers with their reading processes, PostgreSQL, moto. --kill-worker (with --production):
+during the text burst, the first worker is SIGKILLed as soon as it holds a document (a
+lease naming its pid); `taken_up_s` is the time from the kill until every document of the
+burst is final (a dead worker's documents come back when their lease runs out, 40 s by
+default, and a live worker asks for a sweep). The other worker does the rest alone.
+
+PostgreSQL's CPU is that of the backends of the run's two databases (another job on the
+same server is not charged to fiduflow; the whole server is shown apart, not added).
+
 Printed: documents/min end to end (per phase and overall), time from acknowledgement to
 final state (p50, p95), where the CPU went (reading vs. our overhead — intake, Prefect,
 database, storage — per process group), peak RSS per process kind, what became of the
 documents (bookings, tasks, lost, doubled), and the floor. The last line is key=value:
 
     text_docs_per_min=… ocr_pages_per_min=… raw_ocr_pages_per_min=… overhead_pct=… p50_s=…
-    p95_s=… lost=… doubled=… peak_rss_mb=… [more]
+    p95_s=… lost=… doubled=… peak_rss_mb=… [more] topology=serve|production
+    [killed_worker=1 taken_up_s=…]
 
 overhead_pct = (CPU of everything fiduflow runs on − CPU of our reader alone) / CPU of
 the raw tools, on the same documents: what intake, Prefect, the database and the object
@@ -62,6 +84,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import production
 from bench.workload import Firm, InboxDocument, inbox
 from flows.deployments import DEPLOYMENTS
 from flows.prefect_env import SERVER_SETTINGS
@@ -137,6 +160,9 @@ def role(command: str) -> str:
         return "postgres"
     if "flows.cli serve" in command or "fiduflow serve" in command:
         return "fiduflow serve"
+    for command_name in ("worker", "smtp", "api"):  # --production (bench/production.py)
+        if f"flows.cli {command_name}" in command:
+            return f"fiduflow {command_name}"
     if "extractors.worker" in command:
         return "parse worker"
     if command.startswith("tesseract"):
@@ -152,6 +178,47 @@ def role(command: str) -> str:
     if "postgres" in command:
         return "postgres"
     return command.split(" ")[0].rsplit("/", 1)[-1] or "?"
+
+
+class BackendCpu(threading.Thread):
+    """CPU seconds of the PostgreSQL backends serving `databases`, added up over every
+    backend seen (each at its last sample, every `every` s): another job's databases on
+    the same server are not counted, nor the server's shared processes (WAL writer,
+    checkpointer), which cannot be told apart by whom they serve."""
+
+    def __init__(self, postmaster: int, databases: list[str], skip: set[int], every: float = 0.5):
+        super().__init__(daemon=True)
+        self.postmaster, self.every, self.skip = postmaster, every, skip
+        self.marks = [f" {name} " for name in databases]
+        self.seen: dict[tuple[int, str], float] = {}  # (pid, command) → CPU at last sample
+        self.lock = threading.Lock()
+        self.stop_event = threading.Event()
+
+    def sample(self) -> None:
+        for pid in _children(self.postmaster):
+            if pid in self.skip:
+                continue
+            command = cmdline(pid)
+            if any(mark in command for mark in self.marks):
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    fields = _stat(pid)
+                    with self.lock:
+                        self.seen[(pid, command.split(" ")[3])] = (
+                            int(fields[11]) + int(fields[12])
+                        ) / CLK
+
+    def total(self) -> float:
+        self.sample()
+        with self.lock:
+            return sum(self.seen.values())
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.every):
+            self.sample()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(5)
 
 
 class RssSampler(threading.Thread):
@@ -193,6 +260,31 @@ def postmaster_pid() -> int | None:
 def loadavg() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f}/{five:.2f}"
+
+
+@dataclass
+class Groups:
+    """The process trees whose CPU is counted, by group; `own` the processes whose CPU is
+    also shown without their children (the serving processes); `frozen` the CPU of a
+    process killed on purpose, read just before the kill (then gone from /proc)."""
+
+    trees: dict[str, list[int]]
+    own: tuple[str, list[int]]
+    counters: dict[str, Any] = field(default_factory=dict)  # name → () -> CPU seconds
+    frozen: dict[int, tuple[float, float]] = field(default_factory=dict)  # (tree, own)
+
+    def pids(self) -> list[int]:
+        return [pid for pids in self.trees.values() for pid in pids]
+
+    def cpu(self, pid: int, with_children: bool = True) -> float:
+        if pid in self.frozen:
+            return self.frozen[pid][0 if with_children else 1]
+        return tree_cpu(pid) if with_children else own_cpu(pid)
+
+
+def cpu_pair(pid: int) -> tuple[float, float]:
+    """(CPU with children, CPU of the process alone) of `pid`, now."""
+    return tree_cpu(pid), own_cpu(pid)
 
 
 # --- services --------------------------------------------------------------------------
@@ -243,9 +335,11 @@ class Stack:
     smtp_port: int
     http_port: int
     prefect_url: str
+    prefect_db: str = ""  # with --postgres: its database's URL
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     drop_databases: list[str] = field(default_factory=list)
     logs: dict[str, Path] = field(default_factory=dict)
+    cleanups: list[Any] = field(default_factory=list)  # called at stop, before the processes
 
     def start(self, name: str, command: list[str], **extra_env: str) -> subprocess.Popen:
         log = self.workdir / f"{name}.log"
@@ -261,6 +355,8 @@ class Stack:
         return process
 
     def stop(self) -> None:
+        for cleanup in self.cleanups:
+            cleanup()
         for name in reversed(list(self.processes)):
             process = self.processes[name]
             if process.poll() is None:
@@ -312,7 +408,7 @@ def running_stack(args: argparse.Namespace, firm: Firm) -> Iterator[Stack]:
         }
         if args.postgres:
             stack.database_url = _create_database(stack, "fiduflow_bench")
-            prefect_db = _create_database(stack, "prefect_bench")
+            stack.prefect_db = prefect_db = _create_database(stack, "prefect_bench")
             prefect_env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_db.replace(
                 "postgresql://", "postgresql+asyncpg://"
             )
@@ -358,6 +454,10 @@ def running_stack(args: argparse.Namespace, firm: Firm) -> Iterator[Stack]:
             cwd=ROOT,
         )
         wait_until(lambda: http_ok(f"{prefect_url}/health"), 120, "Prefect server", server)
+        if args.production:
+            start_production(stack, args.ocr_limit)
+            yield stack
+            return
         serve = stack.start("serve", [str(VENV_BIN / "fiduflow"), "serve"])
         wait_until(lambda: smtp_ok(smtp_port), 120, "fiduflow serve (SMTP)", serve)
         wait_until(
@@ -371,6 +471,41 @@ def running_stack(args: argparse.Namespace, firm: Firm) -> Iterator[Stack]:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def start_production(stack: Stack, ocr_limit: int) -> None:
+    """The README's production topology (bench/production.py): the `ocr` limit set once
+    (README step 3), two `fiduflow worker` (which register the deployments), then intake
+    apart — `fiduflow smtp` and `fiduflow api`, each asking for a run per document."""
+    subprocess.run(
+        [
+            str(VENV_BIN / "prefect"),
+            "concurrency-limit",
+            "create",
+            "ocr",
+            str(ocr_limit),
+        ],
+        env={**stack.env, "PREFECT_HOME": str(stack.workdir / "prefect-admin")},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    for spec in production.worker_specs(stack.workdir):
+        stack.start(spec.name, spec.command, **spec.env)
+    for spec in production.worker_specs(stack.workdir):
+        log, process = stack.logs[spec.name], stack.processes[spec.name]
+        wait_until(lambda log=log: production.worker_ready(log), 120, spec.name, process)
+    wait_until(
+        lambda: _deployments(stack.prefect_url) >= len(DEPLOYMENTS), 60, "deployments registered"
+    )
+    smtp, api = (
+        stack.start(spec.name, spec.command, **spec.env)
+        for spec in production.intake_specs(stack.workdir)
+    )
+    wait_until(lambda: smtp_ok(stack.smtp_port), 120, "fiduflow smtp", smtp)
+    wait_until(
+        lambda: http_ok(f"http://127.0.0.1:{stack.http_port}/healthz"), 120, "fiduflow api", api
+    )
 
 
 def _deployments(prefect_url: str) -> int:
@@ -508,7 +643,30 @@ class Ledger:
     def __init__(self, database_url: str):
         from storage.db import Database
 
-        self.db = Database(database_url, migrate_on_start=False)
+        self.db = Database(database_url)
+        # The backends of the bench's own queries: not fiduflow's (BackendCpu skips them).
+        self.backends: set[int] = set()
+        self._postgres = database_url.startswith("postgresql")
+
+    def _mine(self, session: Any) -> None:
+        if self._postgres:
+            from sqlalchemy import text
+
+            self.backends.add(int(session.scalar(text("SELECT pg_backend_pid()"))))
+
+    def held_by(self, pid: int) -> int:
+        """Documents in processing whose lease the process `pid` holds (its lease_owner
+        names it: host:pid:…)."""
+        from sqlalchemy import select
+
+        from storage.tables import DocumentRow
+
+        with self.db.session() as session:
+            self._mine(session)
+            owners = session.scalars(
+                select(DocumentRow.lease_owner).where(DocumentRow.state == "processing")
+            ).all()
+        return sum(1 for owner in owners if owner and f":{pid}:" in owner)
 
     def rows(self, sent: list[Sent]) -> dict[tuple[str, str], list[Any]]:
         from sqlalchemy import select
@@ -518,6 +676,7 @@ class Ledger:
         shas = [s.sha256 for s in sent]
         found: dict[tuple[str, str], list[Any]] = defaultdict(list)
         with self.db.session() as session:
+            self._mine(session)
             for start in range(0, len(shas), 500):
                 for row in session.execute(
                     select(
@@ -681,11 +840,14 @@ def own_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
-def cpu_snapshot(roots: dict[str, int]) -> dict[str, float]:
-    cpu = {name: tree_cpu(pid) for name, pid in roots.items()}
-    # The serve process itself (intake, Prefect client, database, the reader's in-process
-    # part) apart from its children (parse workers, tesseract, MIME parsers, runs).
-    cpu["  of which serve itself"] = own_cpu(roots["fiduflow serve"])
+def cpu_snapshot(groups: Groups) -> dict[str, float]:
+    cpu = {name: sum(groups.cpu(pid) for pid in pids) for name, pids in groups.trees.items()}
+    # The serving processes themselves (serve: intake, Prefect client, database, the
+    # reader's in-process part; workers: the same but intake) apart from their children
+    # (parse workers, tesseract, MIME parsers, runs).
+    cpu |= {name: count() for name, count in groups.counters.items()}
+    label, pids = groups.own
+    cpu[label] = sum(groups.cpu(pid, with_children=False) for pid in pids)
     return cpu
 
 
@@ -695,19 +857,26 @@ def run_phase(
     firm: Firm,
     ledger: Ledger,
     docs: list[InboxDocument],
-    roots: dict[str, int],
+    groups: Groups,
     connections: int,
     timeout: float,
+    kill: production.WorkerKill | None = None,
 ) -> Phase:
     load_before = loadavg()
-    cpu_before = cpu_snapshot(roots)
+    cpu_before = cpu_snapshot(groups)
     cpu_from = started = time.time()
+    if kill is not None:  # watches for a document held by its worker, then kills it
+        kill.start()
     sent = send_all(stack, firm, docs, connections)
     ledger.wait_final(sent, timeout)
+    if kill is not None:
+        kill.stop()
+        if kill.killed_at is not None:
+            groups.frozen[kill.pid] = kill.cpu_at_kill
     finals = [s.final_at for s in sent if s.final_at]
     ended = max(finals) if finals else time.time()
     # CPU is read when the last document is final (plus the poll interval).
-    cpu_after = cpu_snapshot(roots)
+    cpu_after = cpu_snapshot(groups)
     return Phase(
         name=name,
         sent=sent,
@@ -750,6 +919,18 @@ def main() -> int:
         "--only", choices=["text", "ocr"], help="only the text PDFs, or only the scans/photos"
     )
     parser.add_argument(
+        "--production",
+        action="store_true",
+        help="the README's production topology instead of `fiduflow serve`: intake apart "
+        "(`fiduflow smtp`, `fiduflow api`), two `fiduflow worker`; implies --postgres --s3",
+    )
+    parser.add_argument(
+        "--kill-worker",
+        action="store_true",
+        help="with --production: SIGKILL one worker during the text burst once it holds a "
+        "document; report how long until every document is final (taken_up_s)",
+    )
+    parser.add_argument(
         "--py-spy",
         type=Path,
         metavar="FILE",
@@ -757,7 +938,21 @@ def main() -> int:
         "phases and the trickle, raw format, to FILE; Prefect's server to FILE with "
         "`-prefect` before the suffix (py-spy comes with the dev dependencies)",
     )
+    parser.add_argument(
+        "--ocr-limit",
+        type=int,
+        default=production.OCR_LIMIT,
+        help="with --production: the `ocr` tag limit set before the workers start "
+        f"(default {production.OCR_LIMIT}: the OCR processes of all workers)",
+    )
     args = parser.parse_args()
+    if args.kill_worker and not args.production:
+        parser.error("--kill-worker needs --production")
+    if args.production:
+        # Production as the README has it: both on PostgreSQL, originals in S3.
+        args.postgres = args.s3 = True
+        args.dispatch = "deployment"
+    topology = "production" if args.production else "serve"
 
     firm = Firm.make(seed=args.seed)
     docs = inbox(firm, args.docs, seed=args.seed)
@@ -768,8 +963,15 @@ def main() -> int:
     forms = Counter(d.form for d in docs)
     kinds = Counter(d.kind for d in docs)
     backend = ("PostgreSQL" if args.postgres else "SQLite") + " + " + ("S3" if args.s3 else "files")
+    shape = (
+        f"production topology (smtp + api intake apart, {production.WORKERS} workers with "
+        f"{production.WORKER_OCR_PROCESSES} OCR process each, ocr limit {args.ocr_limit})"
+        if args.production
+        else "fiduflow serve"
+    )
     print(
-        f"fiduflow end to end on {os.cpu_count()} cores, {backend}, dispatch {args.dispatch}; "
+        f"fiduflow end to end on {os.cpu_count()} cores, {shape}, {backend}, "
+        f"dispatch {args.dispatch}; "
         f"load average {loadavg()} (1/5 min)\n"
         f"inbox: {len(docs)} documents ({dict(forms)}; {dict(kinds)}), "
         f"{sum(d.pages for d in ocr_docs)} OCR pages, {len(firm.clients)} clients"
@@ -778,25 +980,52 @@ def main() -> int:
     figures: dict[str, Any] = {}
     with running_stack(args, firm) as stack:
         ledger = Ledger(stack.database_url)
-        serve_pid = stack.processes["serve"].pid
-        # `fiduflow serve` is a small supervisor; the serving process is its child.
-        serving = [c for c in _children(serve_pid) if "flows.cli serve" in cmdline(c)]
-        serve_pid = serving[0] if serving else serve_pid
-        roots = {
-            "fiduflow serve": serve_pid,
-            "prefect server": stack.processes["prefect-server"].pid,
-        }
+        if args.production:
+            workers = [stack.processes[s.name].pid for s in production.worker_specs(ROOT)]
+            groups = Groups(
+                trees={
+                    "fiduflow workers": workers,  # with their reading processes
+                    "intake (smtp + api)": [
+                        stack.processes["smtp"].pid,
+                        stack.processes["api"].pid,
+                    ],
+                },
+                own=("  of which workers alone", workers),
+            )
+            spied = workers[0]
+            logs = ", ".join(str(stack.logs[name]) for name in ("worker-1", "worker-2", "smtp"))
+        else:
+            serve_pid = stack.processes["serve"].pid
+            # `fiduflow serve` is a small supervisor; the serving process is its child.
+            serving = [c for c in _children(serve_pid) if "flows.cli serve" in cmdline(c)]
+            serve_pid = serving[0] if serving else serve_pid
+            groups = Groups(
+                trees={"fiduflow serve": [serve_pid]}, own=("  of which serve itself", [serve_pid])
+            )
+            spied = serve_pid
+            logs = str(stack.logs["serve"])
+        groups.trees["prefect server"] = [stack.processes["prefect-server"].pid]
         if "moto" in stack.processes:
-            roots["moto (S3)"] = stack.processes["moto"].pid
-        if args.postgres and (postmaster := postmaster_pid()):
-            roots["postgres (whole server)"] = postmaster
-        sampler = RssSampler(list(roots.values()))
+            groups.trees["moto (S3)"] = [stack.processes["moto"].pid]
+        postmaster = postmaster_pid() if args.postgres else None
+        if postmaster:
+            # Only the backends of this run's two databases count: another job on the same
+            # server (tests, CI) would otherwise be charged to fiduflow. The whole server
+            # is shown apart, not added.
+            databases = [url.rsplit("/", 1)[1] for url in (stack.database_url, stack.prefect_db)]
+            backends = BackendCpu(postmaster, databases, skip=ledger.backends)
+            backends.start()
+            groups.counters["postgres (our databases)"] = backends.total
+            whole = Groups(trees={"whole": [postmaster]}, own=("", []))
+            groups.counters["  postgres, whole server"] = lambda: whole.cpu(postmaster)
+        postgres = [postmaster] if args.postgres and postmaster else []
+        sampler = RssSampler(groups.pids() + postgres)
         sampler.start()
 
         print(f"warm-up: {len(warmup)} documents …", flush=True)
-        warm = run_phase("warm-up", stack, firm, ledger, warmup, roots, 1, 600)
+        warm = run_phase("warm-up", stack, firm, ledger, warmup, groups, 1, 600)
         if len([s for s in warm.sent if s.final_at]) != len(warmup):
-            raise SystemExit(f"warm-up did not finish; see {stack.logs['serve']}")
+            raise SystemExit(f"warm-up did not finish; see {logs}")
 
         floor_figures: dict[str, dict[str, float]] = {}
         if not args.skip_floor:
@@ -823,7 +1052,8 @@ def main() -> int:
         if args.py_spy:
             args.py_spy.parent.mkdir(parents=True, exist_ok=True)
             server_file = args.py_spy.with_stem(args.py_spy.stem + "-prefect")
-            for pid, output in ((serve_pid, args.py_spy), (roots["prefect server"], server_file)):
+            prefect_pid = groups.trees["prefect server"][0]
+            for pid, output in ((spied, args.py_spy), (prefect_pid, server_file)):
                 spies.append(
                     subprocess.Popen(
                         [
@@ -843,20 +1073,50 @@ def main() -> int:
                     )
                 )
         phases = []
+        kill = None
+        if args.kill_worker:
+            kill = production.WorkerKill(
+                groups.trees["fiduflow workers"][0], ledger.held_by, cpu_pair, tree
+            )
+            stack.cleanups.append(kill.stop_leftovers)
         for name, subset in (("text PDFs", text_docs), ("scans + photos", ocr_docs)):
             if not subset:
                 continue
             print(f"{name}: {len(subset)} documents at once, load {loadavg()} …", flush=True)
-            phases.append(
-                run_phase(name, stack, firm, ledger, subset, roots, args.connections, args.timeout)
+            phase = run_phase(
+                name,
+                stack,
+                firm,
+                ledger,
+                subset,
+                groups,
+                args.connections,
+                args.timeout,
+                kill=kill if name == "text PDFs" else None,
             )
+            phases.append(phase)
+            if kill is not None and name == "text PDFs":
+                if kill.killed_at is None:
+                    print("  the worker to kill never held a document: not killed")
+                else:
+                    figures["killed_worker"] = 1
+                    figures["taken_up_s"] = phase.ended - kill.killed_at
+                    print(
+                        f"  worker-1 (pid {kill.pid}) SIGKILLed "
+                        f"{kill.killed_at - phase.started:.1f} s into the burst, holding "
+                        f"{kill.held} document(s); every document final "
+                        f"{figures['taken_up_s']:.1f} s after the kill (lease "
+                        f"{production.lease_seconds()} s); {len(kill.left)} reading "
+                        "process(es) of it left running, not counted from then on",
+                        flush=True,
+                    )
         quiet_latencies: list[float] = []
         quiet_cpu: dict[str, float] = {}
         if quiet:
             print(f"trickle: {len(quiet)} documents, {args.gap:.0f} s apart …", flush=True)
-            before = cpu_snapshot(roots)
+            before = cpu_snapshot(groups)
             quiet_latencies = trickle(stack, firm, ledger, quiet, args.gap)
-            after = cpu_snapshot(roots)
+            after = cpu_snapshot(groups)
             quiet_cpu = {k: (after[k] - before[k]) / len(quiet) for k in before}
         for spy in spies:
             spy.send_signal(2)  # py-spy writes its file on SIGINT
@@ -929,9 +1189,9 @@ def main() -> int:
     figures["ocr_pages_per_min"] = ocr_pages / ocr_phase.seconds * 60 if ocr_phase else 0
 
     print("\nCPU seconds during each phase, by process group (children included):")
-    groups = list(phases[0].cpu) if phases else []
+    rows_of = list(phases[0].cpu) if phases else []
     print(f"{'':26}" + "".join(f"{p.name:>18}" for p in phases))
-    for group in groups:
+    for group in rows_of:
         print(f"{group:26}" + "".join(f"{p.cpu[group]:18.1f}" for p in phases))
     e2e = {p.name: sum(v for k, v in p.cpu.items() if not k.startswith(" ")) for p in phases}
     print(f"{'everything':26}" + "".join(f"{e2e[p.name]:18.1f}" for p in phases))
@@ -1001,7 +1261,11 @@ def main() -> int:
     print(
         "flow runs: "
         + ", ".join(f"{n} {name}" for name, n in sorted(runs.items()))
-        + " (process-document: per-document runs of the hybrid dispatch)"
+        + (
+            " (process-document: a run per document, asked for by intake, run by the workers)"
+            if args.production
+            else " (process-document: per-document runs of the hybrid dispatch)"
+        )
     )
     # The schedules' runs (the process-inbox sweep every 5 minutes, in serve's process; the
     # daily ones each a process of its own) fall into a phase by the clock, not by load.
@@ -1032,7 +1296,10 @@ def main() -> int:
     figures["p95_s"] = percentile(all_lat, 0.95)
     figures["lost"] = len(lost)
     figures["doubled"] = doubled
-    figures["peak_rss_mb"] = peaks.get("fiduflow serve", 0.0)
+    # The serving process: serve, or the (larger) worker.
+    figures["peak_rss_mb"] = peaks.get(
+        "fiduflow worker" if args.production else "fiduflow serve", 0.0
+    )
     figures["docs_per_min"] = len(acked) / total_s * 60 if total_s else 0
     if quiet_latencies:
         figures["quiet_p50_s"] = percentile(quiet_latencies, 0.5)
@@ -1049,10 +1316,12 @@ def main() -> int:
         "doubled",
         "peak_rss_mb",
     ]
-    keys += [k for k in figures if k not in keys]
+    figures["topology"] = topology
+    last = ["topology", "killed_worker", "taken_up_s"]
+    keys += [k for k in figures if k not in keys and k not in last] + last
     print(
         " ".join(
-            f"{k}={figures[k]}" if isinstance(figures[k], int) else f"{k}={figures[k]:.2f}"
+            f"{k}={figures[k]}" if isinstance(figures[k], int | str) else f"{k}={figures[k]:.2f}"
             for k in keys
             if k in figures
         )
