@@ -296,3 +296,13 @@ class DispatchMode(StrEnum):
     DEPLOYMENT = "deployment"
     INLINE = "inline"
     NONE = "none"
+
+
+class StepRuns(StrEnum):
+    """Which steps of a document's `process-document` run are Prefect task runs of their
+    own (setting `STEP_RUNS`): every step, only a reading that needs OCR (it carries the
+    `ocr` concurrency limit), or none (the batch runs' way)."""
+
+    ALL = "all"
+    OCR = "ocr"
+    NONE = "none"

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+from domain.enums import StepRuns
 from extractors.reading import Classification, Reading
 from flows import splitting, steps
 from flows.artifacts import install_log_redaction, redact_filename
@@ -156,15 +157,16 @@ def process_one(
     owner: str | None = None,
     *,
     claimed: bool = False,
-    step_runs: bool = True,
+    step_runs: bool | StepRuns = True,
     cancelled: Callable[[], bool] | None = None,
 ) -> steps.Outcome:
     """Take one document as far as it goes. Never raises for a document's own problems.
 
     `claimed`: the caller claimed it already and keeps the lease alive (the sweep).
-    `step_runs`: each step is a Prefect task run of its own (a `process-document` run shows
-    them); False runs the steps as plain calls with the same retries — the batch runs'
-    way, where the document's outcome line in the run's log is what operators see.
+    `step_runs`: which steps are Prefect task runs of their own (`StepRuns`; True: all,
+    False: none). Plain calls have the same retries — the batch runs' way, where the
+    document's outcome line in the run's log is what operators see; `ocr` keeps a task
+    run only for a reading that needs OCR, where the `ocr` concurrency limit applies.
     Measured on two cores: a task run costs ~10 ms of CPU here and ~30 ms in Prefect's
     server; seven per document would cost five times what reading a text PDF does
     (bench/pipeline.py).
@@ -246,11 +248,21 @@ def _process_claimed(
     owner: str,
     *,
     attempts: int | None = None,
-    step_runs: bool = True,
+    step_runs: bool | StepRuns = True,
     cancelled: Callable[[], bool] | None = None,
 ) -> steps.Outcome:
+    if isinstance(step_runs, bool):
+        step_runs = StepRuns.ALL if step_runs else StepRuns.NONE
+
     def step(task: Any) -> Any:
-        return task if step_runs else plain_step(task)
+        return task if step_runs is StepRuns.ALL else plain_step(task)
+
+    def reader(data: bytes) -> Any:
+        if step_runs is StepRuns.NONE:
+            return step(steps.read_document)
+        read = reader_for(data, job.sha256)
+        # `ocr`: a reading under the `ocr` limit stays a task run, the rest a plain call.
+        return read if step_runs is StepRuns.ALL or OCR_TAG in read.tags else plain_step(read)
 
     def checkpoint() -> None:
         if cancelled is not None and cancelled():
@@ -289,7 +301,7 @@ def _process_claimed(
         data = step(steps.load_original)(job.sha256)
         # The `ocr` tag and the time limit belong to a step run; plain calls rely on the
         # reader's own limits (parse and per-page OCR timeouts) and this process's OCR pool.
-        read = reader_for(data, job.sha256) if step_runs else step(steps.read_document)
+        read = reader(data)
         reading = read(job.sha256, data, job.filename)
         checkpoint()
         classification = step(steps.classify_document)(reading)

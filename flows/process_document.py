@@ -82,7 +82,8 @@ def final_state(outcome: Outcome) -> State[Any]:
 async def process_document(document_id: int) -> Outcome:
     """Read, classify, extract, match, route and persist one document. Its result is the
     `Outcome` (a failed document raises `DocumentFailed`); its state says what became of it."""
-    outcome = process_one(document_id, cancelled=RunCancel())
+    step_runs = get_runtime().settings.step_runs
+    outcome = process_one(document_id, step_runs=step_runs, cancelled=RunCancel())
     if not outcome.cancelled:
         tag_run(f"outcome:{outcome_tag(outcome)}")
     return final_state(outcome)

@@ -477,6 +477,9 @@ def publish_statement_artifact(job: DocumentJob, report: bank_statements.Stateme
             key=artifact_key("statement", job.client_id, str(job.document_id)),
             table=rows,
             description=f"Bank statement {job.document_id} of client {job.client_id}",
+            # Synchronously even when called as a plain step inside an async flow's loop,
+            # where Prefect would otherwise hand back a coroutine nobody awaits.
+            _sync=True,  # type: ignore[call-arg]  # async_dispatch's switch
         )
     except Exception as exc:  # an artifact is never worth failing a statement for
         log.warning("could not publish the statement artifact (%s)", exc)
