@@ -76,13 +76,6 @@ def crash_orphans(deployment_names: list[str]) -> int:
     database).
     """
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterDeploymentId,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
     from prefect.exceptions import ObjectNotFound
     from prefect.states import Crashed
 
@@ -96,14 +89,7 @@ def crash_orphans(deployment_names: list[str]) -> int:
                 continue
         if not ids:
             return 0
-        left = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                deployment_id=FlowRunFilterDeploymentId(any_=ids),
-                state=FlowRunFilterState(
-                    type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
-                ),
-            )
-        )
+        left = unfinished_runs(client, ids)
         for flow_run in left:
             if not _gone(flow_run.infrastructure_pid):
                 continue
@@ -127,6 +113,23 @@ def crash_runs_of(marks: set[str], deployment_ids: list[Any]) -> int:
     """Mark Crashed the Pending or Running runs of these deployments executed by the
     processes `marks` names (workers whose leases ran out: they are dead); how many."""
     from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    if not marks or not deployment_ids:
+        return 0
+    crashed = 0
+    with get_client(sync_client=True) as client:
+        left = unfinished_runs(client, deployment_ids)
+        for flow_run in left:
+            if flow_run.infrastructure_pid in marks:
+                message = DEAD_WORKER_MESSAGE
+                client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
+                crashed += 1
+    return crashed
+
+
+def unfinished_runs(client: Any, deployment_ids: list[Any]) -> list[Any]:
+    """The Pending or Running runs of these deployments (a sync Prefect client's)."""
     from prefect.client.schemas.filters import (
         FlowRunFilter,
         FlowRunFilterDeploymentId,
@@ -134,23 +137,13 @@ def crash_runs_of(marks: set[str], deployment_ids: list[Any]) -> int:
         FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
-    from prefect.states import Crashed
 
-    if not marks or not deployment_ids:
-        return 0
-    crashed = 0
-    with get_client(sync_client=True) as client:
-        left = client.read_flow_runs(
+    unfinished = FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+    return list(
+        client.read_flow_runs(
             flow_run_filter=FlowRunFilter(
                 deployment_id=FlowRunFilterDeploymentId(any_=deployment_ids),
-                state=FlowRunFilterState(
-                    type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
-                ),
+                state=FlowRunFilterState(type=unfinished),
             )
         )
-        for flow_run in left:
-            if flow_run.infrastructure_pid in marks:
-                message = DEAD_WORKER_MESSAGE
-                client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
-                crashed += 1
-    return crashed
+    )
