@@ -7,9 +7,12 @@ answer is Prefect's (the run's state is Cancelling or Cancelled); a batch asks a
 a second, however many documents it has in flight.
 """
 
+import logging
 import threading
 import time
 from typing import Any
+
+log = logging.getLogger("fiduflow.cancel")
 
 
 class RunCancel:
@@ -35,7 +38,10 @@ class RunCancel:
             if self.seen or time.monotonic() - self._asked < self.every_s:
                 return self.seen
             self._asked = time.monotonic()
-            self.seen = _cancelling(self.run_id)
+            try:
+                self.seen = _cancelling(self.run_id)
+            except Exception as exc:  # Prefect away for a moment: the work goes on
+                log.warning("could not ask whether run %s was cancelled (%s)", self.run_id, exc)
             return self.seen
 
 

@@ -270,3 +270,17 @@ def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
 
     asyncio.run(process_inbox())  # the next sweep
     assert set(states().values()) == {("routed", 1, 1)}
+
+
+def test_a_run_that_cannot_ask_prefect_goes_on(monkeypatch) -> None:
+    """Prefect away for a moment is no cancel: the document is processed, not failed."""
+    from flows import cancel
+
+    def away(run_id: object) -> bool:
+        raise ConnectionError("Prefect is away")
+
+    monkeypatch.setattr(cancel, "_cancelling", away)
+    check = cancel.RunCancel()
+    assert check.run_id is None and check() is False  # outside a run: nothing to ask
+    check.run_id = "some-run"  # as inside one
+    assert check() is False and not check.seen
