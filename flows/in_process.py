@@ -38,12 +38,6 @@ ORPHAN_MESSAGE = (
 )
 
 
-def process_mark() -> str:
-    """What a run executed here records as its `infrastructure_pid`: host and process,
-    the start of this process's lease owner names (flows.pipeline.worker_id)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _gone(mark: str | None) -> bool:
     """Whether the process a run was executed in is gone: unmarked (hybrid's runs in
     serve), or a process of this machine that no longer lives. A process on another

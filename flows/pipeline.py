@@ -41,8 +41,19 @@ install_log_redaction()
 OCR_TAG = "ocr"
 
 
+def process_mark() -> str:
+    """This process, as `host:pid`: what a run executed here records as its
+    `infrastructure_pid`, and how every lease owner name of it begins."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{process_mark()}:{uuid.uuid4().hex[:8]}"
+
+
+def process_of(owner: str) -> str:
+    """The `process_mark` of the process a lease owner name (`worker_id`) belongs to."""
+    return owner.rsplit(":", 1)[0]
 
 
 def job_of(row: DocumentRow) -> steps.DocumentJob:

@@ -36,7 +36,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flows.deployments import DeploymentSpec, runner_deployment
-from flows.in_process import crash_runs_of, execute_run, process_mark
+from flows.in_process import crash_runs_of, execute_run
+from flows.pipeline import process_mark, process_of
 
 log = logging.getLogger("fiduflow.worker")
 
@@ -67,6 +68,7 @@ class WarmWorker:
         self.pause_on_stop = pause_on_stop
         self._flows: dict[Any, Any] = {}  # deployment id → flow
         self._deployments: dict[Any, str] = {}  # deployment id → name
+        self._sweeps: set[Any] = set()  # ids of the SWEEPS deployments
         self._pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="run")
         self._busy = 0  # runs claimed and not yet finished
         self._lock = threading.Lock()
@@ -79,6 +81,8 @@ class WarmWorker:
             deployment_id = runner_deployment(spec).apply()
             self._flows[deployment_id] = spec.load_flow()
             self._deployments[deployment_id] = spec.name
+            if spec.name in SWEEPS:
+                self._sweeps.add(deployment_id)
 
     def start(self) -> "WarmWorker":
         self.register()
@@ -135,16 +139,15 @@ class WarmWorker:
         from prefect.client.orchestration import get_client
 
         from flows.runtime import get_runtime
-        from storage.documents import count_in_flight, expired_lease_owners
+        from storage.documents import expired_lease_owners
 
         runtime = get_runtime()
         with runtime.db.session() as session:
-            orphaned = count_in_flight(session)["lease_expired"]
             owners = expired_lease_owners(session)
-        if not orphaned:
+        if not owners:
             return False
         # Their workers are dead: the runs those left Running say so (Crashed).
-        dead = {owner.rsplit(":", 1)[0] for owner in owners}
+        dead = {process_of(owner) for owner in owners}
         crash_runs_of(dead, list(self._flows))
         sweep = next(i for i, spec in self._deployments.items() if spec == "process-inbox")
         window = int(time.time() // max(1.0, self.orphans_every_s or 1.0))
@@ -156,7 +159,7 @@ class WarmWorker:
             client.create_flow_run_from_deployment(
                 sweep, idempotency_key=f"orphans-{data}-{window}", tags=["orphans"]
             )
-        log.warning("%s document(s) left by a stopped worker: sweep asked for", orphaned)
+        log.warning("documents left by %s stopped worker(s): sweep asked for", len(dead))
         return True
 
     def claim_due(self) -> int:
@@ -174,8 +177,7 @@ class WarmWorker:
                 scheduled_before=datetime.now(UTC),
                 limit=free,
             )
-            sweeps = {i for i, name in self._deployments.items() if name in SWEEPS}
-            due = skip_caught_up(client, due, sweeps)
+            due = skip_caught_up(client, due, self._sweeps)
             started = 0
             for flow_run in due[:free]:
                 if self._stop.is_set():

@@ -1,6 +1,7 @@
 """Small hand-made documents for the reading tests (independent of tests.docgen)."""
 
 import io
+from datetime import date
 from decimal import Decimal
 
 from qrbill import QRBill
@@ -11,8 +12,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from domain.enums import TextSource
-from extractors.reading import PageText, Reading, Word
+from domain.enums import DocType, TextSource
+from extractors.field_set import Doc, FieldSet
+from extractors.layout import Line, group_lines
+from extractors.reading import Classification, PageText, Reading, Word
+from extractors.text_amounts import money as read_money
 
 QR_IBAN = "CH44 3199 9123 0008 8901 2"
 IBAN = "CH93 0076 2011 6238 5295 7"
@@ -357,3 +361,37 @@ def page_reading(rows: list[tuple[float, list[Cell]]], conf: float | None = None
     source = TextSource.TEXT_LAYER if conf is None else TextSource.OCR
     page = PageText(number=1, width=595, height=842, text=text, words=words, source=source)
     return Reading(pages=[page], text_source=source, page_count=1)
+
+
+def text_lines(*texts: str) -> list[Line]:
+    """Lines of a text page: words one space apart, columns (two spaces) far apart."""
+    words = []
+    for row, text in enumerate(texts):
+        x = 50.0
+        for c, column in enumerate(text.split("  ")):
+            if c:
+                x += 40
+            for token in column.split(" "):
+                top = 100.0 + 14 * row
+                words.append(
+                    Word(
+                        text=token,
+                        page=1,
+                        x0=x,
+                        top=top,
+                        x1=x + 6 * len(token),
+                        bottom=top + 10,
+                        size=10,
+                    )
+                )
+                x += 6 * len(token) + 4
+    return group_lines(words)
+
+
+def money_of(*texts: str, doc_type: DocType = DocType.SUPPLIER_INVOICE) -> FieldSet:
+    """Total, currency, net and VAT lines read from a text page of these lines."""
+    lines = text_lines(*texts)
+    fs = FieldSet()
+    cls = Classification(doc_type=doc_type, confidence=0.9)
+    read_money(fs, Doc([], lines, {1: lines}), lines, date(2025, 3, 1), cls)
+    return fs

@@ -1,7 +1,6 @@
 """Amount parsing: Swiss, EU, US and Indian formats, currencies, signs; round trips by
 hypothesis; which labelled amount of a page is its total, and its currency."""
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -9,11 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.enums import DocType
-from extractors.field_set import Doc, FieldSet
 from extractors.fields.amounts import find_amounts, find_currencies, format_amount, parse_amount
-from extractors.layout import Line, group_lines
-from extractors.reading import Classification, Word
-from extractors.text_amounts import money
+from tests.extract_helpers import money_of
 
 D = Decimal
 
@@ -157,41 +153,8 @@ def test_currencies_in_order_of_the_page() -> None:
 # --- which amount is the total, and in which currency (extractors.text_amounts) -------------
 
 
-def _page(*texts: str) -> list[Line]:
-    """Lines of a text page: words one space apart, columns (two spaces) far apart."""
-    words = []
-    for row, text in enumerate(texts):
-        x = 50.0
-        for c, column in enumerate(text.split("  ")):
-            if c:
-                x += 40
-            for token in column.split(" "):
-                top = 100.0 + 14 * row
-                words.append(
-                    Word(
-                        text=token,
-                        page=1,
-                        x0=x,
-                        top=top,
-                        x1=x + 6 * len(token),
-                        bottom=top + 10,
-                        size=10,
-                    )
-                )
-                x += 6 * len(token) + 4
-    return group_lines(words)
-
-
-def _money(*texts: str, doc_type: DocType = DocType.SUPPLIER_INVOICE) -> FieldSet:
-    lines = _page(*texts)
-    fs = FieldSet()
-    cls = Classification(doc_type=doc_type, confidence=0.9)
-    money(fs, Doc([], lines, {1: lines}), lines, date(2025, 3, 1), cls)
-    return fs
-
-
 def test_the_tax_line_is_never_the_total() -> None:
-    fs = _money(
+    fs = money_of(
         "Description  Qty  Unit price  Total",
         "Plumbing work  8  90.00  720.00",
         "Subtotal  1,440.00",
@@ -205,7 +168,7 @@ def test_the_tax_line_is_never_the_total() -> None:
 
 
 def test_a_previous_balance_is_not_this_invoices_total() -> None:
-    fs = _money(
+    fs = money_of(
         "Subtotal  $200.00",
         "Sales tax  $16.00",
         "Total  $216.00",
@@ -216,12 +179,14 @@ def test_a_previous_balance_is_not_this_invoices_total() -> None:
 
 
 def test_a_balance_after_a_payment_is_not_the_total() -> None:
-    fs = _money("Total charges  $480.00", "Payment  $480.00", "Balance due  $0.00")
+    fs = money_of("Total charges  $480.00", "Payment  $480.00", "Balance due  $0.00")
     assert fs.get("total") == D("480.00")
 
 
 def test_saldo_vortrag_is_carried_not_totalled() -> None:
-    fs = _money("Saldovortrag  1.000,00 €", "Rechnungsbetrag  238,00 €", "Neuer Saldo  1.238,00 €")
+    fs = money_of(
+        "Saldovortrag  1.000,00 €", "Rechnungsbetrag  238,00 €", "Neuer Saldo  1.238,00 €"
+    )
     assert fs.get("total") == D("238.00")
 
 
@@ -235,71 +200,71 @@ def test_gross_total_wins_over_net_and_vat_in_every_language() -> None:
         ("Net amount  £100.00", "VAT 20%  £20.00", "Total incl. VAT  £120.00"),
     ]
     for net, vat, total in cases:
-        fs = _money(net, vat, total)
+        fs = money_of(net, vat, total)
         assert fs.get("total") == D(total.split("  ")[1].strip("€£ ").replace(",", ".")), total
         assert fs.conf("total") >= 0.9, total
         assert fs.net == D("100.00"), total
 
 
 def test_amount_including_tax_is_a_gross_total() -> None:
-    fs = _money("Betrag exkl. MwSt.  1'000.00", "Betrag inkl. MwSt.  1'081.00")
+    fs = money_of("Betrag exkl. MwSt.  1'000.00", "Betrag inkl. MwSt.  1'081.00")
     assert fs.get("total") == D("1081.00")
 
 
 def test_rival_totals_without_a_check_are_trusted_less() -> None:
-    alone = _money("Total  CHF 150.00")
-    rivals = _money("Total  CHF 120.00", "Total  CHF 150.00")
+    alone = money_of("Total  CHF 150.00")
+    rivals = money_of("Total  CHF 120.00", "Total  CHF 150.00")
     assert rivals.get("total") == D("150.00")  # the last one, at the bottom of the block
     assert rivals.conf("total") < alone.conf("total")
 
 
 def test_a_column_header_does_not_take_the_first_item_row() -> None:
-    fs = _money("Code  Description  Unit price  Total", "A12  Garden hose  5.00  15.00")
+    fs = money_of("Code  Description  Unit price  Total", "A12  Garden hose  5.00  15.00")
     assert fs.get("total") is None
 
 
 def test_a_lone_label_takes_the_amount_on_its_own_line_below() -> None:
-    fs = _money("Subtotaal  100,00", "Totaal", "121,00")
+    fs = money_of("Subtotaal  100,00", "Totaal", "121,00")
     assert fs.get("total") == D("121.00")
     assert fs.conf("total") < 0.6
 
 
 def test_zero_balance_is_not_the_total() -> None:
-    fs = _money("Total  $75.00", "Balance due  $0.00")
+    fs = money_of("Total  $75.00", "Balance due  $0.00")
     assert fs.get("total") == D("75.00")
 
 
 def test_currency_from_a_column_header() -> None:
-    fs = _money("Item  Qty  Amount (EUR)", "Consulting  2  400.00", "Total  400.00")
+    fs = money_of("Item  Qty  Amount (EUR)", "Consulting  2  400.00", "Total  400.00")
     assert (fs.get("currency"), fs.conf("currency")) == ("EUR", 0.8)
-    fs = _money("Pos  Artikel  Betrag CHF", "1  Kabel  40.00", "Total  40.00")
+    fs = money_of("Pos  Artikel  Betrag CHF", "1  Kabel  40.00", "Total  40.00")
     assert fs.get("currency") == "CHF"
 
 
 def test_currency_from_the_total_line() -> None:
     for printed, code in [("₹ 7,08,000.00", "INR"), ("Rs. 413.00", "INR"), ("£ 12.00", "GBP")]:
-        fs = _money(f"Grand Total  {printed}")
+        fs = money_of(f"Grand Total  {printed}")
         assert fs.get("currency") == code, printed
-    fs = _money("Grand Total  413.00", "Rupees Four Hundred Thirteen Only")
+    fs = money_of("Grand Total  413.00", "Rupees Four Hundred Thirteen Only")
     assert fs.get("currency") == "INR"
 
 
 def test_a_bare_dollar_sign_defers_to_a_named_dollar() -> None:
-    fs = _money("All amounts in CAD", "Total  $40.00")
+    fs = money_of("All amounts in CAD", "Total  $40.00")
     assert fs.get("currency") == "CAD"
     assert fs.conf("currency") < 0.9
 
 
 def test_a_short_label_including_vat_is_a_gross_total() -> None:
-    fs = _money("Brutto  1'500.50", "Mehrwertsteuer  7.7%  115.54", "Netto inkl. MWST  1'616.04")
+    fs = money_of("Brutto  1'500.50", "Mehrwertsteuer  7.7%  115.54", "Netto inkl. MWST  1'616.04")
     assert fs.get("total") == D("1616.04")
     # An item described "incl. VAT" is no total.
-    fs = _money("Gartenschlauch 20 m Preis inkl. MwSt.  49.90")
+    fs = money_of("Gartenschlauch 20 m Preis inkl. MwSt.  49.90")
     assert fs.get("total") is None
 
 
 def test_a_net_amount_that_adds_the_tax_is_the_amount_payable() -> None:
-    fs = _money(
+    fs = money_of(
         "Taxable Value  350.00",
         "CGST @ 9%  31.50",
         "SGST @ 9%  31.50",
@@ -312,13 +277,13 @@ def test_a_net_amount_that_adds_the_tax_is_the_amount_payable() -> None:
 
 def test_shipping_and_tip_lines_are_no_total() -> None:
     # Printed below the total, as some shops do: still not the total.
-    fs = _money("Total  $117.00", "Total shipping (included)  $12.00", "Total tip  $5.00")
+    fs = money_of("Total  $117.00", "Total shipping (included)  $12.00", "Total tip  $5.00")
     assert fs.get("total") == D("117.00")
 
 
 def test_checked_total_with_a_different_amount_due_below_is_not_trusted_blindly() -> None:
     # Net + VAT = 1'081.00, but a deposit leaves 581.00 to pay: which one is meant?
-    fs = _money(
+    fs = money_of(
         "Total exkl. MWST  1'000.00",
         "MWST 8.1%  81.00",
         "Total  1'081.00",
@@ -329,11 +294,11 @@ def test_checked_total_with_a_different_amount_due_below_is_not_trusted_blindly(
 
 
 def test_what_was_paid_is_the_total_of_a_receipt_that_says_nothing_else() -> None:
-    fs = _money(
+    fs = money_of(
         "Espresso  3.50", "Croissant  2.80", "Total paid  CHF 6.30", doc_type=DocType.RECEIPT
     )
     assert fs.get("total") == D("6.30")
-    fs = _money(
+    fs = money_of(
         "Espresso  3.50", "Croissant  2.80", "Amount paid  CHF 6.30", doc_type=DocType.RECEIPT
     )
     assert fs.get("total") == D("6.30")

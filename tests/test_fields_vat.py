@@ -9,12 +9,12 @@ import pytest
 from domain.enums import DocType
 from domain.extraction import VatLine
 from extractors.cross_checks import cross_checks
-from extractors.field_set import Doc, FieldSet
+from extractors.field_set import FieldSet
 from extractors.fields.vat import find_vat_lines, find_vat_table
 from extractors.fields.vat_rates import is_plausible_rate, is_valid_rate
 from extractors.layout import group_lines
 from extractors.reading import Classification, Word
-from extractors.text_amounts import money
+from tests.extract_helpers import money_of, text_lines
 
 D = Decimal
 
@@ -68,39 +68,6 @@ def test_vat_included_on_receipt() -> None:
 # --- VAT lines beyond Swiss layouts (issue 14) ---------------------------------------------
 
 
-def _page(*texts: str):
-    """Lines of a text page: words one space apart, columns (two spaces) far apart."""
-    words = []
-    for row, text in enumerate(texts):
-        x = 50.0
-        for c, column in enumerate(text.split("  ")):
-            if c:
-                x += 40
-            for token in column.split(" "):
-                top = 100.0 + 14 * row
-                words.append(
-                    Word(
-                        text=token,
-                        page=1,
-                        x0=x,
-                        top=top,
-                        x1=x + 6 * len(token),
-                        bottom=top + 10,
-                        size=10,
-                    )
-                )
-                x += 6 * len(token) + 4
-    return group_lines(words)
-
-
-def _vat(*texts: str, doc_type: DocType = DocType.SUPPLIER_INVOICE) -> FieldSet:
-    lines = _page(*texts)
-    fs = FieldSet()
-    cls = Classification(doc_type=doc_type, confidence=0.9)
-    money(fs, Doc([], lines, {1: lines}), lines, date(2025, 3, 1), cls)
-    return fs
-
-
 def _key(fs: FieldSet) -> list[tuple[Decimal, Decimal | None, Decimal | None]]:
     return [(v.rate, v.base, v.amount) for v in fs.get("vat") or []]
 
@@ -122,25 +89,27 @@ def _key(fs: FieldSet) -> list[tuple[Decimal, Decimal | None, Decimal | None]]:
     ],
 )
 def test_vat_line_in_every_language(line: str) -> None:
-    found = find_vat_lines(_page(line), date(2025, 3, 1))
+    found = find_vat_lines(text_lines(line), date(2025, 3, 1))
     assert len(found) == 1, line
     assert found[0].amount == (2 * found[0].rate).quantize(D("0.01")), line
 
 
 def test_vat_lines_of_every_language_get_their_base_from_the_net() -> None:
-    fs = _vat("Nettobetrag  200,00 €", "MwSt. 19 %  38,00 €", "Gesamtbetrag  238,00 €")
+    fs = money_of("Nettobetrag  200,00 €", "MwSt. 19 %  38,00 €", "Gesamtbetrag  238,00 €")
     assert _key(fs) == [(D("19"), D("200.00"), D("38.00"))]
     assert fs.conf("vat") >= 0.85
 
 
 def test_sales_tax_rate_of_any_few_per_cent() -> None:
     # A US sales tax has no national table; a VAT line must name a rate some table holds.
-    assert find_vat_lines(_page("Sales tax 8.875%  $8.88"), date(2025, 3, 1))[0].rate == D("8.875")
-    assert find_vat_lines(_page("MWST 8.875%  8.88"), date(2025, 3, 1)) == []
+    assert find_vat_lines(text_lines("Sales tax 8.875%  $8.88"), date(2025, 3, 1))[0].rate == D(
+        "8.875"
+    )
+    assert find_vat_lines(text_lines("MWST 8.875%  8.88"), date(2025, 3, 1)) == []
 
 
 def test_rate_and_tax_on_separate_lines() -> None:
-    fs = _vat(
+    fs = money_of(
         "Subtotal  412.00",
         "Discount  6.00",
         "Tax rate  7.00%",
@@ -153,7 +122,7 @@ def test_rate_and_tax_on_separate_lines() -> None:
 
 
 def test_cgst_and_sgst_are_two_vat_lines_on_one_base() -> None:
-    fs = _vat(
+    fs = money_of(
         "Taxable value  350.00",
         "CGST @ 9%  31.50",
         "SGST @ 9%  31.50",
@@ -165,7 +134,7 @@ def test_cgst_and_sgst_are_two_vat_lines_on_one_base() -> None:
 
 
 def test_one_rate_twice_for_two_parts_of_the_invoice() -> None:
-    fs = _vat(
+    fs = money_of(
         "Positionen netto  800,00 €",
         "Versand netto  5,00 €",
         "Positionen USt. 19,00% auf 800,00 €  152,00 €",
@@ -177,12 +146,12 @@ def test_one_rate_twice_for_two_parts_of_the_invoice() -> None:
 
 
 def test_a_net_line_naming_the_rate_is_no_vat_line() -> None:
-    found = find_vat_lines(_page("Nettobetrag (zzgl. 19,00% MwSt.)  200,00"), date(2025, 3, 1))
+    found = find_vat_lines(text_lines("Nettobetrag (zzgl. 19,00% MwSt.)  200,00"), date(2025, 3, 1))
     assert found == []
 
 
 def test_vat_table_columns_told_apart_by_arithmetic() -> None:
-    lines = _page(
+    lines = text_lines(
         "USt.-Satz  Nettobetrag  USt.-Betrag",
         "7%  160,00 €  11,20 €",
         "19%  336,00 €  63,84 €",
@@ -196,7 +165,7 @@ def test_vat_table_columns_told_apart_by_arithmetic() -> None:
 
 
 def test_vat_table_net_and_gross_columns_give_the_vat() -> None:
-    lines = _page(
+    lines = text_lines(
         "Gesamtbeträge  Netto EUR  MwSt. EUR  Brutto EUR", "19,00% MwSt.:  376,37  447,88"
     )
     found = find_vat_table(lines, date(2025, 3, 1))
@@ -204,7 +173,7 @@ def test_vat_table_net_and_gross_columns_give_the_vat() -> None:
 
 
 def test_vat_table_rate_without_percent_sign_and_a_stray_line() -> None:
-    lines = _page(
+    lines = text_lines(
         "Taxe  Base  Montant",
         "20.0  -20,50 €  -4,10 €",
         "~ ~",
@@ -219,27 +188,27 @@ def test_vat_table_rate_without_percent_sign_and_a_stray_line() -> None:
 
 def test_vat_table_item_rows_are_no_vat_rows() -> None:
     # A position number that happens to be a rate, under a header naming the tax.
-    lines = _page("Pos  Artikel  MwSt  Preis  Betrag", "7  Eisvogel  3  50,00  150,00")
+    lines = text_lines("Pos  Artikel  MwSt  Preis  Betrag", "7  Eisvogel  3  50,00  150,00")
     assert find_vat_table(lines, date(2025, 3, 1)) == []
 
 
 def test_receipt_vat_table_prefers_net_vat_gross_that_add_up() -> None:
     # 6.75 x 2.6 % also rounds to 0.17: the printed net column decides.
-    lines = _page("MWST  Brutto  MWST  Netto", "2.6%  6.75  0.17  6.58")
+    lines = text_lines("MWST  Brutto  MWST  Netto", "2.6%  6.75  0.17  6.58")
     found = find_vat_table(lines, date(2025, 3, 1))
     assert [(v.rate, v.base, v.amount) for v in found] == [(D("2.6"), D("6.58"), D("0.17"))]
 
 
 def test_vat_larger_than_its_share_of_the_total_is_dropped() -> None:
     # "Total incl. 19 % VAT" holds a rate and an amount, but the amount is the total.
-    fs = _vat("Gesamtbetrag inkl. 19% MwSt.  1.190,00 €")
+    fs = money_of("Gesamtbetrag inkl. 19% MwSt.  1.190,00 €")
     assert fs.get("total") == D("1190.00")
     assert fs.get("vat") is None
 
 
 def test_rate_of_the_year_before_the_invoice_still_counts() -> None:
     # A 2023 supply billed in February 2024 carries the old Swiss rate.
-    assert find_vat_lines(_page("MWST 7.7% auf 1'000.00  77.00"), date(2024, 2, 15))
+    assert find_vat_lines(text_lines("MWST 7.7% auf 1'000.00  77.00"), date(2024, 2, 15))
     assert is_plausible_rate(D("7.7"), date(2024, 2, 15))
     assert not is_plausible_rate(D("7.7"), date(2025, 3, 1))
     assert is_plausible_rate(D("21"), date(2025, 3, 1))  # Dutch, Belgian, Spanish
@@ -249,30 +218,30 @@ def test_rate_of_the_year_before_the_invoice_still_counts() -> None:
 
 def test_vat_amount_equal_to_the_rate() -> None:
     # 19 % of 100.00 is 19.00: the amount is not the rate printed twice.
-    found = find_vat_lines(_page("MwSt. 19 %  19,00 €"), date(2025, 3, 1))
+    found = find_vat_lines(text_lines("MwSt. 19 %  19,00 €"), date(2025, 3, 1))
     assert [(v.rate, v.amount) for v in found] == [(D("19"), D("19.00"))]
-    found = find_vat_lines(_page("MWST 8.1% auf 100.00  8.10"), date(2025, 3, 1))
+    found = find_vat_lines(text_lines("MWST 8.1% auf 100.00  8.10"), date(2025, 3, 1))
     assert [(v.base, v.amount, v.checked) for v in found] == [(D("100.00"), D("8.10"), True)]
 
 
 def test_vat_above_its_share_of_the_total_is_kept_but_not_trusted() -> None:
     # One of the two is misread: the VAT line is shown, with a confidence that says so.
-    fs = _vat("MWST 8.1% auf 1'000.00  81.00", "Total  500.00")
+    fs = money_of("MWST 8.1% auf 1'000.00  81.00", "Total  500.00")
     assert _key(fs) == [(D("8.1"), D("1000.00"), D("81.00"))]
     assert fs.conf("vat") <= 0.5
-    fair = _vat("MWST 8.1% auf 1'000.00  81.00", "Total  1'081.00")
+    fair = money_of("MWST 8.1% auf 1'000.00  81.00", "Total  1'081.00")
     assert fair.conf("vat") >= 0.85
 
 
 def test_vat_included_in_the_price_in_several_languages() -> None:
     for line in ("davon MwSt. 19%  3,19", "dont TVA 20 %  3,33", "of which VAT 20%  3.33"):
-        found = find_vat_lines(_page(line), date(2025, 3, 1))
+        found = find_vat_lines(text_lines(line), date(2025, 3, 1))
         assert found and found[0].included, line
 
 
 def test_base_word_before_the_base_in_dutch_and_spanish() -> None:
     for line in ("BTW 21% over € 200,00", "IVA 21% sobre 200,00"):
-        found = find_vat_lines(_page(line), date(2025, 3, 1))
+        found = find_vat_lines(text_lines(line), date(2025, 3, 1))
         assert [(v.base, v.amount) for v in found] == [(D("200.00"), D("42.00"))], line
 
 

@@ -91,15 +91,20 @@ def test_sniff_by_magic_bytes(data: bytes, expected: MediaType | None) -> None:
     assert sniff(data) == expected
 
 
-def test_sniff_heic_from_pillow_heif() -> None:
-    pillow_heif = pytest.importorskip("pillow_heif")
-    image = Image.new("RGB", (16, 16), "white")
+def _pillow_heic() -> bytes:
+    """A small HEIC image as pillow-heif (a dependency of the project) writes it."""
+    import pillow_heif
+
     out = io.BytesIO()
     try:
-        pillow_heif.from_pillow(image).save(out, quality=50)
+        pillow_heif.from_pillow(Image.new("RGB", (16, 16), "white")).save(out, quality=50)
     except Exception as exc:  # encoder not built into this wheel
         pytest.skip(f"no HEIF encoder: {exc}")
-    assert sniff(out.getvalue()) == MediaType.HEIC
+    return out.getvalue()
+
+
+def test_sniff_heic_from_pillow_heif() -> None:
+    assert sniff(_pillow_heic()) == MediaType.HEIC
 
 
 def test_heif_brand_rule_mif1_counts_as_major_brand_only() -> None:
@@ -115,13 +120,7 @@ def test_heif_brand_rule_mif1_counts_as_major_brand_only() -> None:
 
 
 def _heic(major: bytes) -> bytes:
-    pillow_heif = pytest.importorskip("pillow_heif")
-    out = io.BytesIO()
-    try:
-        pillow_heif.from_pillow(Image.new("RGB", (16, 16), "white")).save(out, quality=50)
-    except Exception as exc:  # encoder not built into this wheel
-        pytest.skip(f"no HEIF encoder: {exc}")
-    data = out.getvalue()
+    data = _pillow_heic()
     assert data[4:8] == b"ftyp"
     return data[:8] + major + data[12:]
 

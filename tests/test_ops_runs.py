@@ -113,7 +113,7 @@ def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, 
     from prefect.states import Scheduled
 
     from flows.deployments import by_name
-    from flows.in_process import process_mark
+    from flows.pipeline import process_mark
     from flows.warm_worker import CAUGHT_UP_MESSAGE, SWEEPS, WarmWorker
 
     assert SWEEPS == ("process-inbox", "send-outbox")

@@ -19,7 +19,8 @@ from sqlalchemy import func, select
 
 from flows import dispatch, pipeline
 from flows.deployments import by_name
-from flows.in_process import DEAD_WORKER_MESSAGE, process_mark
+from flows.in_process import DEAD_WORKER_MESSAGE
+from flows.pipeline import process_mark
 from flows.process_document import CANCELLED_MESSAGE
 from flows.warm_worker import WarmWorker
 from storage.tables import BookingRow, DocumentRow, utcnow

@@ -605,6 +605,18 @@ DUE_LABELS = [
 ]
 # The labels that name the issue date itself come first (where several match at one place
 # the first wins); the plain words that name any date (`ISSUE_DATE_GENERIC`) come last.
+ISSUE_DATE_GENERIC = [
+    r"zahlungsdatum",
+    r"date\s+de\s+paiement",
+    r"data\s+di\s+pagamento",
+    r"payment\s+date",
+    r"datum",
+    r"date",
+    r"data",
+    r"fecha",
+    r"dated",
+    r"le",
+]
 ISSUE_DATE_LABELS = [
     r"rechnungs\s*-?\s*datum",
     r"belegdatum",
@@ -629,28 +641,7 @@ ISSUE_DATE_LABELS = [
     r"data\s+d[ae]\s+(?:emiss[aã]o|fatura)",
     r"inv\.?\s+date",
     r"bill\s+date",
-    r"zahlungsdatum",
-    r"date\s+de\s+paiement",
-    r"data\s+di\s+pagamento",
-    r"payment\s+date",
-    r"datum",
-    r"date",
-    r"data",
-    r"fecha",
-    r"dated",
-    r"le",
-]
-ISSUE_DATE_GENERIC = [
-    r"zahlungsdatum",
-    r"date\s+de\s+paiement",
-    r"data\s+di\s+pagamento",
-    r"payment\s+date",
-    r"datum",
-    r"date",
-    r"data",
-    r"fecha",
-    r"dated",
-    r"le",
+    *ISSUE_DATE_GENERIC,
 ]
 TOTAL_LABELS = [
     r"total(?:betrag)?",
