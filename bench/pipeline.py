@@ -24,15 +24,15 @@ What it does, in one run:
    by the app API (4 threads); then the OCR phase: every scan and photo the same way.
    Each phase ends when every acknowledged document is final in the database.
 5. Trickle (--trickle N): N more documents one at a time, `--gap` seconds apart: the
-   latency of a quiet system (per-document runs in the default `hybrid` dispatch).
+   latency of a quiet system (a feeder gives each document a run of its own while quiet).
 
 --production: the same workload through the README's production topology on this
 machine instead of `fiduflow serve` (bench/production.py): Prefect's server and fiduflow
 on PostgreSQL, the originals in S3 (moto) — it implies --postgres --s3 —, the `ocr` tag
 limit set once (--ocr-limit, default the two workers' OCR processes), two
 `fiduflow worker` (one OCR process each, FIDUFLOW_WORKER_RUNS left at its default), and
-intake apart: `fiduflow smtp` and `fiduflow api`, each asking for a `process-document` run
-per document (FIDUFLOW_DISPATCH=deployment). Each process has a data folder of its own,
+intake apart: `fiduflow smtp` and `fiduflow api`, which record documents; the workers'
+feeders take them from the database. Each process has a data folder of its own,
 as on a machine of its own. CPU is counted per group: Prefect's server, intake, the
 workers with their reading processes, PostgreSQL, moto. --kill-worker (with --production):
 during the text burst, the first worker is SIGKILLed as soon as it holds a document (a
@@ -951,7 +951,6 @@ def main() -> int:
     if args.production:
         # Production as the README has it: both on PostgreSQL, originals in S3.
         args.postgres = args.s3 = True
-        args.dispatch = "deployment"
     topology = "production" if args.production else "serve"
 
     firm = Firm.make(seed=args.seed)
@@ -1262,9 +1261,11 @@ def main() -> int:
         "flow runs: "
         + ", ".join(f"{n} {name}" for name, n in sorted(runs.items()))
         + (
-            " (process-document: a run per document, asked for by intake, run by the workers)"
+            " (process-document: a run per quiet document, process-backlog: a batch per "
+            "burst, started by the feeders of the workers)"
             if args.production
-            else " (process-document: per-document runs of the hybrid dispatch)"
+            else " (process-document: a run per quiet document, process-backlog: a batch per "
+            "burst, started by serve's feeder)"
         )
     )
     # The schedules' runs (the process-inbox sweep every 5 minutes, in serve's process; the

@@ -2,9 +2,9 @@
 with which environment, and the drill that kills a worker mid-burst (`--kill-worker`).
 
 Everything here is on one machine: the Prefect server on PostgreSQL, fiduflow on PostgreSQL
-and S3 (moto), `fiduflow smtp` and `fiduflow api` apart, each asking for a
-`process-document` run per document (FIDUFLOW_DISPATCH=deployment), and two
-`fiduflow worker` that run what is asked — the way tests/test_prefect_server.py
+and S3 (moto), `fiduflow smtp` and `fiduflow api` apart (they record documents and ask
+nobody), and two `fiduflow worker` whose feeders take due documents from the database — a
+run each while quiet, a batch when busy — the way tests/test_prefect_server.py
 `_production_drill` starts them (`python -m flows.cli <command>`).
 """
 
@@ -71,7 +71,7 @@ def worker_specs(workdir: Path) -> list[ProcessSpec]:
 
 
 def intake_specs(workdir: Path) -> list[ProcessSpec]:
-    """`fiduflow smtp` and `fiduflow api`, each asking for a run per document."""
+    """`fiduflow smtp` and `fiduflow api`, with the default dispatch (`auto`)."""
     return [
         ProcessSpec(
             name,
@@ -79,7 +79,6 @@ def intake_specs(workdir: Path) -> list[ProcessSpec]:
             {
                 "FIDUFLOW_DATA_DIR": str(workdir / f"data-{name}"),
                 "PREFECT_HOME": str(workdir / f"prefect-{name}"),
-                "FIDUFLOW_DISPATCH": "deployment",
             },
         )
         for name in ("smtp", "api")

@@ -291,9 +291,6 @@ class DispatchMode(StrEnum):
     """How intake asks for processing (setting `DISPATCH`; domain/settings.py says each)."""
 
     AUTO = "auto"
-    HYBRID = "hybrid"
-    BATCH = "batch"
-    DEPLOYMENT = "deployment"
     INLINE = "inline"
     NONE = "none"
 

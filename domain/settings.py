@@ -176,18 +176,17 @@ class Settings(BaseSettings):
     )
     dispatch: DispatchMode = Field(
         default=DispatchMode.AUTO,
-        description="How intake asks for processing: auto (in `fiduflow serve`: hybrid; "
-        "elsewhere: deployment when a Prefect server is reachable, else inline), hybrid "
-        "(serve: a process-document run per document while at most DOCUMENT_RUNS are in "
-        "flight and the batch worker is idle, otherwise the in-process batch worker), "
-        "batch (serve: always the batch worker), deployment (a run per document), inline "
-        "(in-process flow), or none (sweep only).",
+        description="What intake does with a recorded document: auto (nothing but wake the "
+        "feeder of `fiduflow serve`; the feeders of serve and of every worker take due "
+        "documents from the database), inline (the flow in the intake process, no worker "
+        "needed), or none (serve runs no feeder: the process-inbox sweep only).",
     )
     document_runs: int = Field(
         default=2,
         ge=0,
-        description="Per-document process-document runs at once in hybrid dispatch; "
-        "`fiduflow serve` runs at most this many plus 3 (for the schedules) flow runs at once.",
+        description="Per-document process-document runs one feeder (serve, each worker) "
+        "keeps at once while quiet; with more documents due it runs them in one "
+        "process-backlog batch.",
     )
     step_runs: StepRuns = Field(
         default=StepRuns.OCR,
@@ -199,14 +198,16 @@ class Settings(BaseSettings):
     worker_runs: int = Field(
         default=4,
         ge=1,
-        description="Flow runs one `fiduflow worker` executes at once (documents, sweeps, "
-        "schedules); reading within them is bounded by OCR_PROCESSES and the `ocr` limit.",
+        description="Deployment runs one `fiduflow worker` executes at once (schedules, "
+        "sweeps, runs started or retried from the UI); its feeder's document runs come on "
+        "top (DOCUMENT_RUNS, or one batch). Reading is bounded by OCR_PROCESSES and the "
+        "`ocr` limit.",
     )
     batch_poll_s: float = Field(
         default=0.5,
         gt=0,
-        description="How often the batch worker of `fiduflow serve` looks for due documents "
-        "(retries, expired leases) besides those handed to it.",
+        description="How often the feeder of serve and of each worker looks for due "
+        "documents (new, retries, expired leases) when nothing wakes it.",
     )
 
     @field_validator("trusted_proxies", mode="before")

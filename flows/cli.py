@@ -713,15 +713,15 @@ def serve() -> None:
 
 
 def _intake_dispatcher():  # type: ignore[no-untyped-def]
-    """Runtime and how this intake process asks for processing (a deployment run when a
-    Prefect server is reachable)."""
+    """Runtime and what this intake process does with a recorded document: by default
+    nothing, the workers' feeders take it from the database (flows/dispatch.py)."""
     from flows import prefect_env
     from flows.dispatch import make_dispatcher
 
     _use_data()
-    api_url = prefect_env.configure()
+    prefect_env.configure()  # `inline` runs the flow here
     runtime = _runtime()
-    return runtime, make_dispatcher(runtime.settings, server_reachable=api_url is not None)
+    return runtime, make_dispatcher(runtime.settings)
 
 
 def _wait_for_stop() -> None:
@@ -780,17 +780,20 @@ def worker(
         int | None, typer.Option(help="Runs at once (default: FIDUFLOW_WORKER_RUNS).")
     ] = None,
 ) -> None:
-    """Run fiduflow's flows for a Prefect server, warm, in this process (one per machine).
+    """Process documents and run fiduflow's flows for a Prefect server, warm, in this
+    process (one per machine).
 
     Registers the deployments with their schedules, makes sure the `ocr` concurrency limit
-    exists (a limit an operator set is never changed), then runs what is due — documents
-    intake asked for, schedules, runs retried from the UI — until SIGTERM or Ctrl-C, which
-    let the runs in flight finish (flows/warm_worker.py).
+    exists (a limit an operator set is never changed), then until SIGTERM or Ctrl-C — which
+    let the work in flight finish — takes due documents from the database (a run each
+    while quiet, a batch when busy: flows/feeder.py) and runs what Prefect has due:
+    schedules, runs started or retried from the UI (flows/warm_worker.py).
     """
     import signal
 
     from flows import prefect_env
     from flows.deployments import DEPLOYMENTS
+    from flows.feeder import DocumentFeeder
     from flows.warm_worker import WarmWorker
 
     _use_data()
@@ -801,18 +804,20 @@ def worker(
     settings = _runtime().settings
     ocr = prefect_env.ensure_ocr_limit(settings.ocr_processes)
     runs = limit or settings.worker_runs
-    orphans_every_s = settings.lease_seconds / 4
-    warm = WarmWorker(list(DEPLOYMENTS), limit=runs, orphans_every_s=orphans_every_s).start()
+    warm = WarmWorker(list(DEPLOYMENTS), limit=runs).start()
+    feeder = DocumentFeeder(settings.document_runs, settings.batch_poll_s).start()
     console.print(
         f"fiduflow worker: {len(DEPLOYMENTS)} deployments on {api_url}, up to {runs} runs at "
-        f"once; OCR limit {ocr.value} ({'created' if ocr.created else 'already set'})",
+        f"once; documents: up to {settings.document_runs} runs at once, a batch when more "
+        f"are due; OCR limit {ocr.value} ({'created' if ocr.created else 'already set'})",
         soft_wrap=True,
     )
     _wait_for_stop()
     # A second Ctrl-C or SIGTERM stops at once; the leases bring back what was in flight.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    console.print(f"stopping: {warm.in_flight()} run(s) in flight finish …")
+    console.print(f"stopping: {warm.in_flight() + feeder.in_flight()} run(s) in flight finish …")
+    feeder.stop()
     warm.stop()
     console.print("stopped")
 

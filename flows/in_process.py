@@ -83,7 +83,7 @@ def crash_orphans(deployment_names: list[str]) -> int:
                 continue
         if not ids:
             return 0
-        left = unfinished_runs(client, ids)
+        left = unfinished_runs(client, ids) + unfinished_batches(client)
         for flow_run in left:
             if not _gone(flow_run.infrastructure_pid):
                 continue
@@ -99,27 +99,58 @@ def crash_orphans(deployment_names: list[str]) -> int:
 
 DEAD_WORKER_MESSAGE = (
     "the fiduflow worker running this stopped without finishing it (its leases ran out); "
-    "the documents it held are processed by a sweep"
+    "the documents it held are taken up by another worker"
 )
 
 
-def crash_runs_of(marks: set[str], deployment_ids: list[Any]) -> int:
-    """Mark Crashed the Pending or Running runs of these deployments executed by the
-    processes `marks` names (workers whose leases ran out: they are dead); how many."""
+def crash_runs_of(marks: set[str]) -> int:
+    """Mark Crashed the Pending or Running flow runs executed by the processes `marks`
+    names (workers whose leases ran out: they are dead) — a deployment's runs and the
+    feeders' batches alike; how many."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
-    if not marks or not deployment_ids:
+    if not marks:
         return 0
+    unfinished = FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
     crashed = 0
     with get_client(sync_client=True) as client:
-        left = unfinished_runs(client, deployment_ids)
+        left = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=unfinished))
+        )
         for flow_run in left:
             if flow_run.infrastructure_pid in marks:
                 message = DEAD_WORKER_MESSAGE
                 client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
                 crashed += 1
     return crashed
+
+
+def unfinished_batches(client: Any) -> list[Any]:
+    """The Pending or Running `process-backlog` runs (a feeder's batches: runs of the flow,
+    not of a deployment) — a sync Prefect client's."""
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    unfinished = FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+    return list(
+        client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["process-backlog"])),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=unfinished)),
+        )
+    )
 
 
 def unfinished_runs(client: Any, deployment_ids: list[Any]) -> list[Any]:

@@ -17,6 +17,7 @@ is not tried again: it becomes `failed` with a task for the fiduciary.
 """
 
 import contextlib
+import contextvars
 import logging
 import os
 import socket
@@ -40,6 +41,11 @@ install_log_redaction()
 
 OCR_TAG = "ocr"
 
+# A document whose run an operator cancelled is given back unprocessed and due again only
+# after this pause: cancelling stops the work, the feeders do not start it again at once.
+CANCELLED_PAUSE_MINUTES = 5
+CANCELLED_PAUSE = timedelta(minutes=CANCELLED_PAUSE_MINUTES)
+
 
 def process_mark() -> str:
     """This process, as `host:pid`: what a run executed here records as its
@@ -54,6 +60,31 @@ def worker_id() -> str:
 def process_of(owner: str) -> str:
     """The `process_mark` of the process a lease owner name (`worker_id`) belongs to."""
     return owner.rsplit(":", 1)[0]
+
+
+# A document a feeder claimed before it started the run for it (flows/feeder.py), as
+# (document id, lease owner): the run processes it under that lease instead of claiming it.
+# A context variable, so that only the run executed on that thread sees it — a run retried
+# later from the UI claims for itself.
+_handed_over: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar(
+    "handed_over", default=None
+)
+
+
+@contextlib.contextmanager
+def handing_over(document_id: int, owner: str) -> Iterator[None]:
+    """Within the block, a run of `document_id` finds it claimed by `owner`."""
+    token = _handed_over.set((document_id, owner))
+    try:
+        yield
+    finally:
+        _handed_over.reset(token)
+
+
+def handed_over(document_id: int) -> str | None:
+    """The lease owner under which the document was claimed for this run, if it was."""
+    held = _handed_over.get()
+    return held[1] if held is not None and held[0] == document_id else None
 
 
 def job_of(row: DocumentRow) -> steps.DocumentJob:
@@ -201,11 +232,12 @@ def process_one(
             )
         except RunCancelled:
             with get_runtime().db.session() as session:
-                documents_repo.release(session, document_id, owner)
+                documents_repo.release(session, document_id, owner, again_after=CANCELLED_PAUSE)
             run_logger().info(
-                "document %s of client %s: run cancelled; given back for the next sweep",
+                "document %s of client %s: run cancelled; given back, taken up again in %s minutes",
                 job.document_id,
                 job.client_id,
+                CANCELLED_PAUSE_MINUTES,
             )
             outcome = current_outcome(document_id, skipped=False)
             return outcome.model_copy(update={"cancelled": True})

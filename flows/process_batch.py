@@ -12,15 +12,14 @@ document with its outcome (`document 17 (rechnung.pdf) of client C01: routed as 
 the end a table artifact listing the documents by outcome, each failure with its
 (redacted) reason. A document has no task run of its own here: on two cores a task run
 per document cost ~39 ms of CPU — in serve, Prefect's server and its database — nearly
-what pdfplumber takes to read a text PDF (bench/pipeline.py, PostgreSQL + S3: our
-overhead 20.2 % of the raw tools' CPU with them, 12.2 % without). A quiet document gets a
-`process-document` run of its own instead (dispatch.py), with a task run per step.
+what pdfplumber takes to read a text PDF (bench/pipeline.py). A quiet document gets a
+`process-document` run of its own instead (flows/feeder.py).
 
-`process-backlog` is the continuously running batch worker of `fiduflow serve`
-(`BatchWorker`, a thread): whenever documents are due it starts one in-process run that
-claims them as they come — those the dispatcher hands it (`Backlog.offer`) at once, the
-rest (retries, expired leases, other intake processes' documents) by polling — and ends
-when nothing is left.
+`process-backlog` is the run a feeder starts when more documents are due than it has free
+per-document slots (flows/feeder.py, decision 0012): it claims due documents as its
+threads come free — so that the batches of several workers share a burst — and ends when
+nothing is left. Cancelled, it claims nothing more; what it started gives its document
+back at the next step.
 """
 
 import asyncio
@@ -43,12 +42,18 @@ from prefect.artifacts import (
 from domain.enums import DocumentState
 from flows.artifacts import inbox_summary, outcome_label
 from flows.cancel import RunCancel
-from flows.pipeline import current_outcome, keeping_leases, process_one, run_logger, worker_id
+from flows.pipeline import (
+    CANCELLED_PAUSE_MINUTES,
+    current_outcome,
+    keeping_leases,
+    process_mark,
+    process_one,
+    run_logger,
+    worker_id,
+)
 from flows.runtime import get_runtime
 from flows.steps import Outcome
-from storage import documents as documents_repo
-from storage.documents import claim_batch, claimable_ids
-from storage.tables import DocumentRow, utcnow
+from storage.documents import claim_batch
 
 ZURICH = ZoneInfo("Europe/Zurich")
 log = logging.getLogger("fiduflow.batch")
@@ -83,15 +88,15 @@ CANCEL_CHECK_S = 1.0
 
 def _ended(outcomes: list[Outcome]) -> Any:
     """A batch's return: its outcomes, or, when it was cancelled and gave documents back,
-    a Cancelled state saying how many (the next sweep takes them)."""
+    a Cancelled state saying how many (due again after a pause, `CANCELLED_PAUSE`)."""
     back = sum(1 for o in outcomes if o.cancelled)
     if not back:
         return outcomes
     from prefect.states import Cancelled
 
     return Cancelled(
-        message=f"cancelled: {back} document(s) given back unprocessed, the next sweep "
-        f"takes them; {len(outcomes) - back} finished",
+        message=f"cancelled: {back} document(s) given back unprocessed, taken up again in "
+        f"{CANCELLED_PAUSE_MINUTES} minutes; {len(outcomes) - back} finished",
         data=outcomes,
     )
 
@@ -221,144 +226,18 @@ async def process_inbox(limit: int = 500) -> list[Outcome]:
     return _ended(outcomes)
 
 
-# --- the continuous batch worker of `fiduflow serve` ----------------------------------
+# --- the batch of a busy feeder ------------------------------------------------------
 
 
-class Backlog:
-    """What `fiduflow serve`'s dispatcher and its batch worker share (one per process).
-
-    - `offer(id)`: a document for the batch worker, taken at its next beat (~0.25 s).
-    - `reserve(id)`: a document given to a per-document `process-document` run; the batch
-      worker leaves it alone until the run is over (`release`), it is final, or
-      `reservation_s` passed (the run never started) — then it is due like any other.
-    - documents nobody offered (retries, expired leases, another intake process's) are
-      claimed by polling, once older than `grace_s`: a document recorded a moment ago may
-      be on its way to the dispatcher, which might give it a run.
-    Claims are compare-and-set updates with a lease (storage.documents.claim), so whatever
-    the timing, one document is processed by one worker at a time.
-    """
-
-    def __init__(
-        self, *, poll_s: float = 0.5, grace_s: float = 5.0, reservation_s: float = 120.0
-    ) -> None:
-        self.poll_s = poll_s
-        self.grace_s = grace_s
-        self.reservation_s = reservation_s
-        self.wake = threading.Event()
-        self._lock = threading.Lock()
-        self._offered: dict[int, None] = {}  # insertion-ordered set
-        self._reserved: dict[int, float] = {}  # id → monotonic deadline
-        self._holding = 0  # documents the running process-backlog run holds
-
-    # dispatcher side
-    def offer(self, document_id: int) -> None:
-        with self._lock:
-            self._offered[document_id] = None
-        self.wake.set()
-
-    def reserve(self, document_id: int) -> None:
-        with self._lock:
-            self._reserved[document_id] = time.monotonic() + self.reservation_s
-
-    def release(self, document_id: int) -> None:
-        with self._lock:
-            self._reserved.pop(document_id, None)
-
-    def runs_in_flight(self) -> int:
-        with self._lock:
-            return len(self._reserved)
-
-    def busy(self) -> bool:
-        """The batch worker holds documents, or has some waiting for it."""
-        with self._lock:
-            return bool(self._offered) or self._holding > 0
-
-    # worker side
-    def reserved_ids(self) -> set[int]:
-        with self._lock:
-            return set(self._reserved)
-
-    def take_offered(self, limit: int) -> list[int]:
-        with self._lock:
-            taken = list(self._offered)[:limit]
-            for document_id in taken:
-                del self._offered[document_id]
-            return taken
-
-    def has_offered(self) -> bool:
-        with self._lock:
-            return bool(self._offered)
-
-    def set_holding(self, count: int) -> None:
-        with self._lock:
-            self._holding = count
-
-    def prune(self, db: Any) -> None:
-        """Drop reservations whose run finished the document, or that ran out."""
-        with self._lock:
-            reserved = dict(self._reserved)
-        if not reserved:
-            return
-        now = time.monotonic()
-        with db.session() as session:
-            states = dict(
-                session.query(DocumentRow.id, DocumentRow.state).filter(
-                    DocumentRow.id.in_(list(reserved))
-                )
-            )
-        with self._lock:
-            for document_id, deadline in reserved.items():
-                state = states.get(document_id)
-                if state is None or DocumentState(state).is_final or deadline < now:
-                    self._reserved.pop(document_id, None)
-
-    def due_ids(self, session: Any, limit: int) -> list[int]:
-        """Due documents nobody offered: not reserved for a run, not just recorded."""
-        reserved = self.reserved_ids()
-        candidates = claimable_ids(session, limit + len(reserved) + 50)
-        candidates = [i for i in candidates if i not in reserved]
-        if not candidates:
-            return []
-        young = utcnow() - timedelta(seconds=self.grace_s)
-        rows = session.query(DocumentRow.id, DocumentRow.received_at, DocumentRow.attempts).filter(
-            DocumentRow.id.in_(candidates)
-        )
-        old_enough = {i for i, received_at, attempts in rows if attempts or received_at < young}
-        return [i for i in candidates if i in old_enough][:limit]
-
-    def claim(self, owner: str, room: int, offered_limit: int | None = None) -> list[int]:
-        """Claim offered documents (up to `offered_limit`, default `room`), then due ones
-        until `room` is reached."""
-        runtime = get_runtime()
-        lease = timedelta(seconds=runtime.settings.lease_seconds)
-        claimed: list[int] = []
-        offered = self.take_offered(room if offered_limit is None else offered_limit)
-        try:
-            with runtime.db.session() as session:
-                for document_id in offered:
-                    if documents_repo.claim(session, document_id, owner, lease):
-                        claimed.append(document_id)
-        except Exception:
-            # The database failed: give them back (they stay `received`, so also the
-            # polling below or the sweep would find them).
-            for document_id in offered:
-                self.offer(document_id)
-            raise
-        if len(claimed) < room:
-            with runtime.db.session() as session:
-                for document_id in self.due_ids(session, room - len(claimed)):
-                    if documents_repo.claim(session, document_id, owner, lease):
-                        claimed.append(document_id)
-        return claimed
-
-    def anything_due(self) -> bool:
-        if self.has_offered():
-            return True
-        with get_runtime().db.session() as session:
-            return bool(self.due_ids(session, 1))
-
-
-BACKLOG = Backlog()
+def _claim_due(owner: str, room: int) -> list[int]:
+    """Claim up to `room` due documents under `owner` (compare-and-set: another worker's
+    batch may take some of the same first)."""
+    if room <= 0:
+        return []
+    runtime = get_runtime()
+    lease = timedelta(seconds=runtime.settings.lease_seconds)
+    with runtime.db.session() as session:
+        return claim_batch(session, owner, lease, room)
 
 
 def _backlog_run_name() -> str:
@@ -370,19 +249,15 @@ def _backlog_run_name() -> str:
 
 @flow(name="process-backlog", flow_run_name=_backlog_run_name)
 async def process_backlog(limit: int = 500) -> list[Outcome]:
-    """Claim due documents as they come and process them, until none is left (or `limit`).
-
-    Every document the dispatcher offers is claimed at once (it is this worker's by the
-    dispatcher's decision; left `received`, it would wait for the next process-inbox sweep).
-    Other due documents (retries, expired leases, other processes' documents) are claimed
-    only as threads come free, so this run holds few of them. At most twice the thread
-    pool's size is submitted at a time.
-    """
-    backlog = BACKLOG
+    """Claim due documents as threads come free and process them, until none is left (or
+    `limit`): a busy feeder's run (flows/feeder.py). At most twice the thread pool's size is
+    claimed at a time, so the batches of several workers share a burst."""
     owner = worker_id()
-    ahead = 2 * get_runtime().settings.inbox_concurrency
+    await _mark_process()
+    settings = get_runtime().settings
+    ahead = 2 * settings.inbox_concurrency
+    beat_s = settings.batch_poll_s / 2
     running: dict[Future[Outcome], int] = {}
-    waiting: list[int] = []  # claimed, not yet submitted
     outcomes: list[Outcome] = []
     taken = 0
     progress_id = await acreate_progress_artifact(
@@ -391,45 +266,27 @@ async def process_backlog(limit: int = 500) -> list[Outcome]:
     last_update = 0.0
     cancel = RunCancel(every_s=CANCEL_CHECK_S)
     with keeping_leases(owner), _pool() as pool:
-        try:
-            while True:
-                if await asyncio.to_thread(cancel):
-                    # Cancelled: claim nothing more; what was claimed and not started goes
-                    # back now, what runs gives its document back at its next step.
-                    outcomes.extend(_give_back(waiting, owner))
-                    waiting = []
-                room = (
-                    0
-                    if cancel.seen
-                    else max(0, min(ahead - len(running) - len(waiting), limit - taken))
+        while True:
+            room = 0
+            if not await asyncio.to_thread(cancel) and not stopping():
+                room = max(0, min(ahead - len(running), limit - taken))
+            ids = await asyncio.to_thread(_claim_due, owner, room)
+            taken += len(ids)
+            for document_id in ids:
+                running[_submit(pool, document_id, owner, True, cancel)] = document_id
+            if not running:
+                break
+            done, _ = await asyncio.to_thread(wait, list(running), beat_s, FIRST_COMPLETED)
+            for future in done:
+                outcomes.append(_result(future, running.pop(future)))
+            if time.monotonic() - last_update >= 2.0:
+                last_update = time.monotonic()
+                await aupdate_progress_artifact(
+                    progress_id,
+                    progress=100.0 * len(outcomes) / max(1, taken),
+                    description=f"process-backlog: {len(outcomes)} of {taken} claimed "
+                    "documents done",
                 )
-                offered = 0 if cancel.seen else limit - taken
-                ids = await asyncio.to_thread(backlog.claim, owner, room, offered)
-                taken += len(ids)
-                waiting.extend(ids)
-                free = ahead - len(running)
-                if free > 0 and waiting:
-                    submit, waiting = waiting[:free], waiting[free:]
-                    for document_id in submit:
-                        running[_submit(pool, document_id, owner, True, cancel)] = document_id
-                backlog.set_holding(len(running) + len(waiting))
-                if not running:
-                    break
-                done, _ = await asyncio.to_thread(
-                    wait, list(running), backlog.poll_s / 2, FIRST_COMPLETED
-                )
-                for future in done:
-                    outcomes.append(_result(future, running.pop(future)))
-                if time.monotonic() - last_update >= 2.0:
-                    last_update = time.monotonic()
-                    await aupdate_progress_artifact(
-                        progress_id,
-                        progress=100.0 * len(outcomes) / max(1, taken),
-                        description=f"process-backlog: {len(outcomes)} of {taken} claimed "
-                        "documents done",
-                    )
-        finally:
-            backlog.set_holding(0)
     await aupdate_progress_artifact(
         progress_id, progress=100.0, description=f"process-backlog: {len(outcomes)} documents"
     )
@@ -438,58 +295,33 @@ async def process_backlog(limit: int = 500) -> list[Outcome]:
     return _ended(outcomes)
 
 
-def _give_back(document_ids: list[int], owner: str) -> list[Outcome]:
-    """Documents this run claimed and never started, back to `received` for the next sweep."""
-    outcomes = []
-    for document_id in document_ids:
-        with get_runtime().db.session() as session:
-            documents_repo.release(session, document_id, owner)
-        outcome = current_outcome(document_id, skipped=False)
-        outcomes.append(outcome.model_copy(update={"cancelled": True}))
-    return outcomes
+async def _mark_process() -> None:
+    """Record which process runs this batch (as a worker does for a deployment's run): if it
+    dies, the other workers mark the batch Crashed (flows/in_process.py `crash_runs_of`)."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    async with get_client() as client:
+        await client.update_flow_run(flow_run.id, infrastructure_pid=process_mark())
 
 
-class BatchWorker:
-    """The loop in `fiduflow serve` that runs `process-backlog` whenever work is due.
+# Set by a feeder that is stopping (flows/feeder.py): its batch claims nothing more and ends
+# when what it holds is done. A context variable: only the batch run on that thread sees it.
+_stopping: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "stopping", default=None
+)
 
-    Wakes when the dispatcher offers a document, else every `poll_s`; a failure (the
-    database away) is logged and retried at the next beat — the documents are safe in
-    `received` and the leases of a broken run run out by themselves.
-    """
 
-    def __init__(self, backlog: Backlog = BACKLOG) -> None:
-        self.backlog = backlog
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="batch-worker", daemon=True)
+def stopping() -> bool:
+    event = _stopping.get()
+    return event is not None and event.is_set()
 
-    def start(self) -> "BatchWorker":
-        self._thread.start()
-        return self
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self.backlog.wake.set()
-        self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            self.backlog.wake.wait(self.backlog.poll_s)
-            self.backlog.wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.backlog.prune(get_runtime().db)
-                if self.backlog.anything_due():
-                    # Its final state says what became of it (Cancelled too): no raise.
-                    asyncio.run(process_backlog(return_state=True))
-                failures = 0
-            except Exception as exc:
-                failures += 1
-                log.warning(
-                    "batch worker: %s (%s in a row); trying again",
-                    exc.__class__.__name__,
-                    failures,
-                    exc_info=failures == 1,
-                )
-                self._stop.wait(min(30.0, self.backlog.poll_s * 2**failures))
+def run_backlog(stop: threading.Event) -> Any:
+    """Run `process-backlog` here until it ends; `stop` set, it claims nothing more. Its
+    final state (Cancelled too), never raised."""
+    token = _stopping.set(stop)
+    try:
+        return asyncio.run(process_backlog(return_state=True))
+    finally:
+        _stopping.reset(token)

@@ -1,4 +1,5 @@
-"""`process-document`: one run per document, started by intake for low latency.
+"""`process-document`: one run per document, started by a feeder while the system is quiet
+(flows/feeder.py), or from the UI or the API.
 
 Async on purpose: a synchronous Prefect flow waits ~1 s for its heartbeat thread at the
 end of every run (measured, DESIGN.md); an async flow costs ~0.2 s.
@@ -11,7 +12,7 @@ Completed state named `Unreadable` (the run did its job; a person has the task),
 document that failed for good in a Failed state.
 
 Cancelled from the UI (or the API it uses), a run stops before its next step: the document
-is given back to `received` unprocessed, the next `process-inbox` sweep processes it, and
+is given back to `received` unprocessed, due again after a pause (`CANCELLED_PAUSE`), and
 the run ends Cancelled, saying so. Prefect cancels a run by killing the process it started
 for it; the runs of `fiduflow worker` and `serve` share a process, so the run asks.
 """
@@ -24,7 +25,7 @@ from prefect.states import Cancelled, Completed, Failed, State
 
 from flows.artifacts import outcome_message, outcome_tag, run_filename
 from flows.cancel import RunCancel
-from flows.pipeline import process_one, tag_run
+from flows.pipeline import CANCELLED_PAUSE_MINUTES, handed_over, process_one, tag_run
 from flows.runtime import get_runtime
 from flows.steps import Outcome
 from storage.tables import DocumentRow
@@ -62,7 +63,10 @@ class DocumentFailed(Exception):
         self.outcome = outcome
 
 
-CANCELLED_MESSAGE = "cancelled: the document was given back unprocessed; the next sweep takes it"
+CANCELLED_MESSAGE = (
+    "cancelled: the document was given back unprocessed; it is taken up again in "
+    f"{CANCELLED_PAUSE_MINUTES} minutes"
+)
 
 
 def final_state(outcome: Outcome) -> State[Any]:
@@ -83,7 +87,13 @@ async def process_document(document_id: int) -> Outcome:
     """Read, classify, extract, match, route and persist one document. Its result is the
     `Outcome` (a failed document raises `DocumentFailed`); its state says what became of it."""
     step_runs = get_runtime().settings.step_runs
-    outcome = process_one(document_id, step_runs=step_runs, cancelled=RunCancel())
+    owner = handed_over(document_id)
+    if owner is None:  # asked for from the UI, the API or a retry: claim it here
+        outcome = process_one(document_id, step_runs=step_runs, cancelled=RunCancel())
+    else:  # claimed for this run by the feeder that started it (flows/feeder.py)
+        outcome = process_one(
+            document_id, owner, claimed=True, step_runs=step_runs, cancelled=RunCancel()
+        )
     if not outcome.cancelled:
         tag_run(f"outcome:{outcome_tag(outcome)}")
     return final_state(outcome)

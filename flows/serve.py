@@ -12,17 +12,16 @@ and stops whatever it leaves when it ends.
 3. The `ocr` tag concurrency limit is set (one OCR step per core at once, whichever
    worker runs it), so a flood of scans cannot take every slot. Runs a previous serve
    left Pending or Running in its own process are marked Crashed.
-4. SMTP and HTTP intake run in threads; intake hands each new document to the
-   dispatcher (`FIDUFLOW_DISPATCH`, default `hybrid`: a `process-document` run, executed
-   in this process, while the load is small; the in-process batch worker under load —
-   flows/dispatch.py says why).
-5. The batch worker (a thread) runs `process-backlog` whenever documents are due.
-6. The deployments of `flows.deployments` are registered with their schedules (Europe/
+4. SMTP and HTTP intake run in threads; each recorded document wakes the feeder
+   (flows/feeder.py, the same as in every `fiduflow worker`): a `process-document` run per
+   document, executed in this process, while few are due; one `process-backlog` batch
+   when more are due than `FIDUFLOW_DOCUMENT_RUNS` (decision 0012).
+5. The deployments of `flows.deployments` are registered with their schedules (Europe/
    Zurich) and their due runs — schedules, runs retried or started from the UI — run in
-   this process, at most `FIDUFLOW_DOCUMENT_RUNS` + 3 at once: the same warm worker as
-   `fiduflow worker` in production (flows/warm_worker.py; decision 0011 says why not
-   Prefect's runner, which starts a new process per run). Stopped, serve pauses their
-   schedules and applies them again at its next start.
+   this process, at most 3 at once: the same warm worker as `fiduflow worker` in
+   production (flows/warm_worker.py; decision 0011 says why not Prefect's runner, which
+   starts a new process per run). Stopped, serve pauses their schedules and applies them
+   again at its next start.
 """
 
 import atexit
@@ -129,9 +128,9 @@ def serve_all() -> None:
         prefect_env.recorded_api_url_file().write_text(api_url)
     prefect_env.skip_ca_bundle_for_plain_http(api_url)
 
-    from flows import process_batch
     from flows.deployments import DEPLOYMENTS
-    from flows.dispatch import make_dispatcher
+    from flows.dispatch import dispatch_mode, make_dispatcher
+    from flows.feeder import DocumentFeeder
     from flows.in_process import crash_orphans
     from flows.runtime import get_runtime
     from flows.warm_worker import WarmWorker
@@ -142,30 +141,23 @@ def serve_all() -> None:
     # Before any run starts here: what a previous serve left running in its process.
     orphans = crash_orphans([spec.name for spec in DEPLOYMENTS])
     runs: WarmWorker | None = None
-    dispatcher = None
-    worker = None
+    feeder: DocumentFeeder | None = None
     intake: list[Callable[[], None]] = []
     try:
-        runs = WarmWorker(
-            list(DEPLOYMENTS), limit=settings.document_runs + 3, pause_on_stop=True
-        ).start()
-        backlog = process_batch.BACKLOG
-        backlog.poll_s = settings.batch_poll_s
-        dispatcher = make_dispatcher(settings, server_reachable=True, backlog=backlog)
-        if settings.dispatch in (DispatchMode.AUTO, DispatchMode.HYBRID, DispatchMode.BATCH):
-            worker = process_batch.BatchWorker(backlog).start()
-        intake, lines = start_intake(runtime, dispatcher)
-        _banner(api_url, lines, local_server, ocr_limit, orphans, settings, worker)
+        runs = WarmWorker(list(DEPLOYMENTS), limit=3, pause_on_stop=True).start()
+        if dispatch_mode(settings) is not DispatchMode.NONE:
+            feeder = DocumentFeeder(settings.document_runs, settings.batch_poll_s).start()
+        intake, lines = start_intake(runtime, make_dispatcher(settings, feeder))
+        _banner(api_url, lines, local_server, ocr_limit, orphans, settings, feeder)
         threading.Event().wait()  # until SIGTERM (the supervisor's; Ctrl-C becomes one)
     except KeyboardInterrupt:
         pass
     finally:
-        # Intake first, then the document runs in flight finish, the batch worker, the
+        # Intake first, then the feeder's document runs and batch finish, then the
         # deployments' runs; then (atexit) Prefect's local server.
         for stop in [
             *intake,
-            getattr(dispatcher, "close", lambda: None),
-            *([worker.stop] if worker is not None else []),
+            *([feeder.stop] if feeder is not None else []),
             *([runs.stop] if runs is not None else []),
         ]:
             stop()
@@ -178,7 +170,7 @@ def _banner(
     ocr_limit: int,
     orphans: int,
     settings: Settings,
-    worker: object | None,
+    feeder: object | None,
 ) -> None:
     from flows.deployments import DEPLOYMENTS
 
@@ -202,5 +194,10 @@ def _banner(
     console.print(f"  data      {settings.data_dir.resolve()}")
     console.print(
         f"  dispatch  {settings.dispatch}"
-        + (f" (batch worker on, up to {settings.document_runs} document runs)" if worker else "")
+        + (
+            f" (a run per document, up to {settings.document_runs} at once; a batch when "
+            "more are due)"
+            if feeder
+            else " (no feeder: the process-inbox sweep takes documents)"
+        )
     )

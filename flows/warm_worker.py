@@ -1,43 +1,38 @@
-"""`fiduflow worker`: the runs of fiduflow's deployments, executed warm in this process.
+"""The runs of fiduflow's deployments, executed warm in this process: in every
+`fiduflow worker` and in `fiduflow serve` (documents become work in flows/feeder.py).
 
 Prefect's process worker starts every flow run as a new Python process that imports
 Prefect and fiduflow and starts its own reading workers: ~4.3 s of CPU per document, where
 the reading itself costs a twentieth of that. Prefect 3.9 has no warm way of its own that
 keeps what operators need — background tasks cannot be cancelled or retried from the UI
-and are not handed on when their worker dies (decision 0011). So this worker does for the
-deployments what `fiduflow serve` does for its document runs (flows/in_process.py):
+and are not handed on when their worker dies (decision 0011). So:
 
 - at start it registers the deployments with their schedules (as `serve` does; an upsert,
   so every worker may), so that `prefect deploy` and a work pool are not needed;
-- every `poll_s` it fetches the runs of these deployments that are due — a document's
-  `process-document` run asked for by intake, a schedule's run, a run retried from the
-  UI — as many as it has free slots (`limit`), claims each by moving it from Scheduled to
-  Pending (the server grants that to one worker only) and runs it with Prefect's engine
-  on one of its threads, with this process's database connections and warm readers;
+- every `poll_s` it fetches the runs of these deployments that are due — a schedule's run,
+  a run started or retried from the UI — as many as it has free slots (`limit`), claims
+  each by moving it from Scheduled to Pending (the server grants that to one worker only),
+  marks it with this process (`infrastructure_pid`, so that if the process dies the
+  feeders of the others mark it Crashed) and runs it with Prefect's engine on one of its
+  threads, with this process's database connections and warm readers;
 - SIGTERM or Ctrl-C: it claims nothing more, lets the runs in flight finish (seconds for
-  a document) and exits 0. A worker that dies leaves its runs Running; the documents they
-  held come back when their leases run out (FIDUFLOW_LEASE_SECONDS, renewed every third
-  of it while a worker lives). Every worker looks for such documents every half lease and
-  then asks for a `process-inbox` sweep at once (one per half lease, whichever worker asks
-  first), so that they do not wait for the sweep's schedule.
+  a document) and exits 0.
 
-A run cancelled from the UI stops at its next step, its document goes back to `received`
-and the next sweep processes it (flows/process_document.py). Nothing is written to disk
-outside the data folder: no run environment, so no secrets left behind.
+A run cancelled from the UI stops at its next step and gives its document back
+(flows/process_document.py). Nothing is written to disk outside the data folder: no run
+environment, so no secrets left behind.
 """
 
-import hashlib
 import json
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from flows.deployments import DeploymentSpec, runner_deployment
-from flows.in_process import crash_runs_of, execute_run
-from flows.pipeline import process_mark, process_of
+from flows.in_process import execute_run
+from flows.pipeline import process_mark
 
 log = logging.getLogger("fiduflow.worker")
 
@@ -54,15 +49,11 @@ class WarmWorker:
         specs: list[DeploymentSpec],
         limit: int,
         poll_s: float = 1.0,
-        orphans_every_s: float | None = None,
         pause_on_stop: bool = False,
     ) -> None:
         self.specs = specs
         self.limit = max(1, limit)
         self.poll_s = poll_s
-        # How often to look for documents a dead worker held; None: never (no sweep here).
-        self.orphans_every_s = orphans_every_s
-        self._orphans_checked = 0.0
         # `fiduflow serve` is the only one serving its deployments: stopped, it pauses their
         # schedules (the UI shows why nothing runs) and applies them again at its next start.
         self.pause_on_stop = pause_on_stop
@@ -115,52 +106,12 @@ class WarmWorker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self._orphans_due()
                 claimed = self.claim_due()
             except Exception as exc:  # Prefect or the database away: the next beat
                 log.warning("could not look for due runs (%s)", exc)
                 claimed = 0
             if not claimed:
                 self._stop.wait(self.poll_s)
-
-    def _orphans_due(self) -> None:
-        if self.orphans_every_s is None:
-            return
-        now = time.monotonic()
-        if now - self._orphans_checked < self.orphans_every_s:
-            return
-        self._orphans_checked = now
-        self.sweep_orphans()
-
-    def sweep_orphans(self) -> bool:
-        """Ask for a `process-inbox` sweep now when documents wait whose worker died (their
-        lease ran out); True if asked. One request per `orphans_every_s` window across all
-        workers (the idempotency key names the window)."""
-        from prefect.client.orchestration import get_client
-
-        from flows.runtime import get_runtime
-        from storage.documents import expired_lease_owners
-
-        runtime = get_runtime()
-        with runtime.db.session() as session:
-            owners = expired_lease_owners(session)
-        if not owners:
-            return False
-        # Their workers are dead: the runs those left Running say so (Crashed).
-        dead = {process_of(owner) for owner in owners}
-        crash_runs_of(dead, list(self._flows))
-        sweep = next(i for i, spec in self._deployments.items() if spec == "process-inbox")
-        window = int(time.time() // max(1.0, self.orphans_every_s or 1.0))
-        # The key names this installation's database too: another one on the same Prefect
-        # server has its own orphans.
-        where = runtime.db.engine.url.render_as_string(hide_password=True)
-        data = hashlib.sha256(where.encode()).hexdigest()[:12]
-        with get_client(sync_client=True) as client:
-            client.create_flow_run_from_deployment(
-                sweep, idempotency_key=f"orphans-{data}-{window}", tags=["orphans"]
-            )
-        log.warning("documents left by %s stopped worker(s): sweep asked for", len(dead))
-        return True
 
     def claim_due(self) -> int:
         """Claim as many due runs as there are free slots and start them; how many."""

@@ -197,10 +197,14 @@ def renew_leases(session: Session, owner: str, lease: timedelta) -> int:
     return result.rowcount  # type: ignore[attr-defined]  # a CursorResult
 
 
-def release(session: Session, document_id: int, owner: str) -> bool:
+def release(
+    session: Session, document_id: int, owner: str, *, again_after: timedelta | None = None
+) -> bool:
     """Give a document `owner` is processing back, as if never claimed: `received`, no
     lease, the attempt not counted (its run was cancelled, the document did nothing
-    wrong). The next sweep processes it. False when `owner` no longer holds it."""
+    wrong). It is due again at once, or after `again_after` (a run an operator cancelled
+    is not started again the next moment). False when `owner` no longer holds it."""
+    now = utcnow()
     result = session.execute(
         update(DocumentRow)
         .where(
@@ -212,9 +216,9 @@ def release(session: Session, document_id: int, owner: str) -> bool:
             state=DocumentState.RECEIVED.value,
             lease_owner=None,
             lease_until=None,
-            next_attempt_at=None,
+            next_attempt_at=None if again_after is None else now + again_after,
             attempts=DocumentRow.attempts - 1,
-            updated_at=utcnow(),
+            updated_at=now,
         )
         .execution_options(synchronize_session=False)
     )

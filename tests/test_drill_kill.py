@@ -2,8 +2,8 @@
 works through 300 documents; each time it is started again. Afterwards every document is
 final, reached that state exactly once, and the bookings are exactly one per document.
 
-The worker is what `fiduflow serve` runs under load — `process_batch.BatchWorker`
-claiming due documents and processing them as tasks of `process-backlog` runs — in a
+The worker is what `fiduflow serve` and `fiduflow worker` run under load — a feeder
+(flows/feeder.py) claiming due documents and processing them in `process-backlog` runs — in a
 subprocess of its own session (so the kill takes its parse workers with it, like a lost
 machine), reporting to the session's Prefect test server, on a shared SQLite file or
 PostgreSQL schema with a 3 s lease. Nothing tells anyone about the kills: the leases
@@ -44,11 +44,9 @@ FINAL = ("routed", "failed", "rejected", "duplicate")
 
 WORKER = """
 import signal, threading
-from flows.process_batch import BACKLOG, BatchWorker
-# No dispatcher lives in this process: every due document is the worker's at once.
-BACKLOG.grace_s = 0.0
-BACKLOG.poll_s = 0.2
-worker = BatchWorker(BACKLOG).start()
+from flows.feeder import DocumentFeeder
+# No run per document: every due document goes to the feeder's process-backlog batch.
+worker = DocumentFeeder(max_runs=0, poll_s=0.2).start()
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
 stop.wait()

@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.settings import Settings
-from flows import process_batch
+from flows.feeder import DocumentFeeder
 from flows.runtime import Runtime, set_runtime
 from ingest.api import create_app, run_http_in_thread
 from ingest.smtp import start_smtp
@@ -304,14 +304,12 @@ def rig(
     )
     runtime = Runtime(settings=settings, db=sqlite_db, store=fs_store)
     set_runtime(runtime)
-    # `fiduflow serve`'s batch worker, with a backlog of its own for this test.
-    backlog = process_batch.Backlog(poll_s=0.3, grace_s=0.0)
-    monkeypatch.setattr(process_batch, "BACKLOG", backlog)
-    worker = process_batch.BatchWorker(backlog).start()
-    smtp = start_smtp(sqlite_db, fs_store, settings, backlog.offer)
+    # `fiduflow serve`'s feeder under load: every due document to its batch.
+    worker = DocumentFeeder(max_runs=0, poll_s=0.3).start()
+    smtp = start_smtp(sqlite_db, fs_store, settings, worker.wake)
     ready = threading.Event()
     http = run_http_in_thread(
-        create_app(sqlite_db, fs_store, settings, backlog.offer), settings, ready
+        create_app(sqlite_db, fs_store, settings, worker.wake), settings, ready
     )
     assert ready.wait(30)
     memory: dict[str, float] = {"baseline": _rss_mb(os.getpid())}

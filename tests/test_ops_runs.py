@@ -1,9 +1,6 @@
 """What operators see of a document's run: its name and tags, the OCR tag and its limit.
 
-- intake asks for a `process-document` run through the deployment: tagged client and
-  channel, one run per document even if asked twice, also from an event-loop thread;
-- `fiduflow serve` runs such a run of the deployment in its own process (no runner, no
-  new process): named, tagged, completed, the document routed, once even if asked twice;
+- (a document's own run, started by a feeder: tests/test_feeder.py)
 - the scheduled `process-inbox` sweep: registered with its schedule, its due runs run by
   the warm worker of `fiduflow serve` (no runner process), each once, runs missed while
   serve was down caught up by one, the schedule paused when serve stops; runs a previous
@@ -16,12 +13,10 @@
 
 import asyncio
 import contextlib
-import threading
 
 import pytest
 
-from domain.enums import Channel
-from flows import dispatch, pipeline, prefect_env
+from flows import pipeline, prefect_env
 from flows.process_document import process_document
 from storage.tables import DocumentRow
 from tests.factories import invoice_pdf, scan_png, take_in
@@ -35,76 +30,6 @@ def process_document_deployment(prefect_harness):
     from flows.deployments import by_name, runner_deployment
 
     return runner_deployment(by_name("process-document")).apply()
-
-
-def _runs_of(document_id: int):
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-
-    runs = prefect_call(
-        lambda c: c.read_flow_runs(
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["process-document"]))
-        )
-    )
-    # By the run's idempotency key: both database backends of this test run have a
-    # document with this id, on one Prefect server.
-    _tags, key = dispatch._run_request(document_id)
-    return [r for r in runs if r.idempotency_key == key]
-
-
-def test_intake_asks_for_one_tagged_run_per_document(
-    process_document_deployment, runtime, load_firm
-):
-    load_firm()
-    document_id = take_in(runtime, "C01", invoice_pdf("C01")[0], channel=Channel.APP)
-    errors: list[BaseException] = []
-
-    def from_an_event_loop_thread() -> None:
-        async def handler() -> None:  # like the SMTP server's: a loop is running here
-            dispatch.via_deployment(document_id)
-
-        try:
-            asyncio.run(handler())
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=from_an_event_loop_thread)
-    thread.start()
-    thread.join(60)
-    dispatch.via_deployment(document_id)  # asked twice: still one run
-
-    assert not errors
-    runs = _runs_of(document_id)
-    assert len(runs) == 1
-    assert {"client:C01", "channel:app", "fiduflow"} <= set(runs[0].tags)
-
-
-def test_serve_runs_a_document_run_of_the_deployment_in_process(
-    process_document_deployment, runtime, load_firm
-):
-    load_firm()
-    document_id = take_in(runtime, "C02", invoice_pdf("C02", number=8)[0], filename="rg-8.pdf")
-    done = threading.Event()
-    finished: list[int] = []
-
-    def on_done(finished_id: int) -> None:
-        finished.append(finished_id)
-        done.set()
-
-    runs = dispatch.InProcessRuns(max_runs=2, on_done=on_done)
-    runs(document_id)
-    assert done.wait(120)
-    runs(document_id)  # asked again: the run exists, nothing is started twice
-
-    [run] = _runs_of(document_id)
-    assert run.state is not None and run.state.is_completed()
-    assert run.name == f"C02-{document_id}-rg-8.pdf"
-    assert {"client:C02", "channel:email", "fiduflow"} <= set(run.tags)
-    assert run.deployment_id == process_document_deployment
-    # No runner started it: a runner records the process it started the run in.
-    assert run.infrastructure_pid is None
-    assert finished == [document_id, document_id]
-    with runtime.db.session() as session:
-        assert session.get(DocumentRow, document_id).state == "routed"
 
 
 def test_serve_takes_the_sweeps_scheduled_runs_itself(prefect_harness, runtime, load_firm):

@@ -288,9 +288,7 @@ def _production_drill(tmp_path: Path, api_url: str, data_dir: Path, smtp_port: i
         )
         return process, log
 
-    smtp, smtp_log = start(
-        "smtp", "smtp", FIDUFLOW_SMTP_PORT=str(smtp_port), FIDUFLOW_DISPATCH="deployment"
-    )
+    smtp, smtp_log = start("smtp", "smtp", FIDUFLOW_SMTP_PORT=str(smtp_port))
     doomed, doomed_log = start("worker", "worker-1", FIDUFLOW_WORKER_RUNS="2")
     survivor, survivor_log = start("worker", "worker-2", FIDUFLOW_WORKER_RUNS="2")
     database = Database(f"sqlite:///{data_dir / 'fiduflow.db'}")

@@ -1,14 +1,12 @@
 """`fiduflow worker` (flows/warm_worker.py): the deployments' runs executed warm.
 
-- two workers share the `process-document` runs intake asked for: each run once, in the
+- two workers share the `process-document` runs asked for (UI, API): each run once, in the
   workers' own process (no runner, no new process), never more at once than a worker's
   limit, every document routed once;
 - a run cancelled through the API the UI uses stops before its next step, ends Cancelled
-  with a word why, and gives its document back unprocessed; the next sweep processes it
-  once;
-- documents a dead worker held (lease run out) make a worker ask for a sweep at once, one
-  per window whichever worker asks, and the sweep finishes them; the runs the dead worker
-  left Running are marked Crashed, saying why.
+  with a word why, and gives its document back unprocessed, due again after a pause (not
+  at the feeders' next look); then it is processed once;
+- (a dead worker's documents and runs: tests/test_feeder.py)
 """
 
 import threading
@@ -17,9 +15,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from flows import dispatch, pipeline
+from flows import pipeline
 from flows.deployments import by_name
-from flows.in_process import DEAD_WORKER_MESSAGE
 from flows.pipeline import process_mark
 from flows.process_document import CANCELLED_MESSAGE
 from flows.warm_worker import WarmWorker
@@ -30,18 +27,34 @@ from tests.test_ops_support import prefect_call, wait_for
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
 
-def _run_of(document_id: int):
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+_asked: dict[int, object] = {}  # document id → the run this test asked for
 
-    _tags, key = dispatch._run_request(document_id)
-    runs = prefect_call(
-        lambda c: c.read_flow_runs(
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["process-document"]))
+
+def _ask_run(document_id: int) -> None:
+    """A `process-document` run of the document, Scheduled now: what Run or Retry in the UI
+    (or the API it uses) asks for."""
+
+    async def create(c):
+        deployment = await c.read_deployment_by_name("process-document/process-document")
+        run = await c.create_flow_run_from_deployment(
+            deployment.id, parameters={"document_id": document_id}
         )
-    )
-    mine = [r for r in runs if r.idempotency_key == key]
-    assert len(mine) <= 1
-    return mine[0] if mine else None
+        return run.id
+
+    _asked[document_id] = prefect_call(create)
+
+
+def _run_of(document_id: int):
+    return prefect_call(lambda c: c.read_flow_run(_asked[document_id]))
+
+
+def _pause_passed(runtime, ids: list[int]) -> None:
+    """Documents given back after a cancel wait `CANCELLED_PAUSE`; here it has passed."""
+    with runtime.db.session() as session:
+        for document_id in ids:
+            row = session.get(DocumentRow, document_id)
+            assert row.next_attempt_at > utcnow() + timedelta(minutes=4)
+            row.next_attempt_at = utcnow()
 
 
 def _final(document_id: int):
@@ -58,22 +71,7 @@ def _bookings(runtime, document_id: int) -> int:
         )
 
 
-def _run_left_running(document_id: int, mark: str):
-    from prefect.states import Running
-
-    async def create(c):
-        deployment = await c.read_deployment_by_name("process-document/process-document")
-        run = await c.create_flow_run_from_deployment(
-            deployment.id, parameters={"document_id": document_id}
-        )
-        await c.set_flow_run_state(run.id, Running(), force=True)
-        await c.update_flow_run(run.id, infrastructure_pid=mark)
-        return run.id
-
-    return prefect_call(create)
-
-
-def test_two_workers_share_the_runs_intake_asks_for_each_once(prefect_harness, runtime, load_firm):
+def test_two_workers_share_the_runs_asked_for_each_once(prefect_harness, runtime, load_firm):
     load_firm()
     ids = [
         take_in(runtime, "C02", invoice_pdf("C02", number=70 + n)[0], filename=f"rg-{70 + n}.pdf")
@@ -81,9 +79,9 @@ def test_two_workers_share_the_runs_intake_asks_for_each_once(prefect_harness, r
     ]
     spec = by_name("process-document")
     workers = [WarmWorker([spec], limit=2, poll_s=0.2) for _ in range(2)]
-    workers[0].register()  # a worker has started once: intake finds the deployment
+    workers[0].register()  # a worker has started once: the deployment exists
     for document_id in ids:
-        dispatch.via_deployment(document_id)
+        _ask_run(document_id)
     peak = [0]
     watching = threading.Event()
 
@@ -127,7 +125,7 @@ def test_a_run_cancelled_from_the_ui_gives_its_document_back(
     document_id = take_in(runtime, "C02", invoice_pdf("C02", number=90)[0], filename="rg-90.pdf")
     worker = WarmWorker([by_name("process-document")], limit=1, poll_s=0.2)
     worker.register()
-    dispatch.via_deployment(document_id)
+    _ask_run(document_id)
     reader_for = pipeline.reader_for
     cancelled: list[object] = []
 
@@ -156,67 +154,17 @@ def test_a_run_cancelled_from_the_ui_gives_its_document_back(
         assert (row.state, row.attempts, row.lease_owner) == ("received", 0, None)
     assert _bookings(runtime, document_id) == 0
 
-    # Processed later, once: the next sweep takes it.
+    # Processed later, once: not at the next look, after the pause.
     import asyncio
 
+    assert asyncio.run(process_inbox()) == []
+    _pause_passed(runtime, [document_id])
     outcomes = asyncio.run(process_inbox())
     assert [o.document_id for o in outcomes if o.document_id == document_id] == [document_id]
     with runtime.db.session() as session:
         row = session.get(DocumentRow, document_id)
         assert (row.state, row.attempts) == ("routed", 1)
     assert _bookings(runtime, document_id) == 1
-
-
-def test_documents_a_dead_worker_held_are_swept_at_once(prefect_harness, runtime, load_firm):
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowRunFilter,
-        FlowRunFilterTags,
-    )
-
-    load_firm()
-    document_id = take_in(runtime, "C02", invoice_pdf("C02", number=95)[0], filename="rg-95.pdf")
-    with runtime.db.session() as session:  # a worker claimed it and died: its lease ran out
-        row = session.get(DocumentRow, document_id)
-        row.state, row.lease_owner, row.attempts = "processing", "deadhost:4242:9f3a", 1
-        row.lease_until = utcnow() - timedelta(seconds=1)
-    specs = [by_name("process-document"), by_name("process-inbox")]
-    worker = WarmWorker(specs, limit=2, poll_s=0.2, orphans_every_s=3600)
-    other = WarmWorker(specs, limit=2, poll_s=0.2, orphans_every_s=3600)
-    worker.register()
-    other.register()
-    # The dead worker's run of it, left Running in Prefect.
-    left_running = _run_left_running(document_id, mark="deadhost:4242")
-
-    def sweeps():
-        return prefect_call(
-            lambda c: c.read_flow_runs(
-                flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["orphans"])),
-                deployment_filter=DeploymentFilter(
-                    name=DeploymentFilterName(any_=["process-inbox"])
-                ),
-            )
-        )
-
-    before = {r.id for r in sweeps()}
-    assert worker.sweep_orphans() and other.sweep_orphans()  # both see it, within one window
-    asked = [r for r in sweeps() if r.id not in before]
-    assert len(asked) == 1  # one sweep, whichever worker asked first
-    state = prefect_call(lambda c: c.read_flow_run(left_running)).state
-    assert state.is_crashed() and state.message == DEAD_WORKER_MESSAGE
-    try:
-        worker.start()
-
-        def routed():
-            with runtime.db.session() as session:
-                return session.get(DocumentRow, document_id).state == "routed"
-
-        assert wait_for(routed, timeout=120, every=0.5)
-    finally:
-        worker.stop()
-    assert _bookings(runtime, document_id) == 1
-    assert not worker.sweep_orphans()  # nothing left behind now
 
 
 def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
@@ -269,6 +217,7 @@ def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
     for i, seen in after_cancel.items():
         assert seen == (("received", 0, 0) if i in back else ("routed", 1, 1))
 
+    _pause_passed(runtime, back)
     asyncio.run(process_inbox())  # the next sweep
     assert set(states().values()) == {("routed", 1, 1)}
 
