@@ -3,14 +3,14 @@ runs leave behind when that process dies.
 
 Prefect's runner and process worker start every run as a new Python process that imports
 Prefect and fiduflow and starts its own parse and OCR workers: ~3–4 s of CPU before the
-run does anything. `fiduflow serve` (hybrid dispatch's per-document runs,
-flows/dispatch.py `InProcessRuns`) and `fiduflow worker` (flows/warm_worker.py, also in
-serve) instead run them with Prefect's engine (`prefect.flow_engine.run_flow`) on a thread
-of their own process, with its database connections and warm workers. Prefect cannot
-enforce a cancel there by killing a process, so a document's run asks between its steps
-(flows/process_document.py). If the process dies mid-run, the documents come back through
-their leases, and the next serve marks the runs it left behind Crashed (`crash_orphans`),
-so the UI does not show them running forever.
+run does anything. The feeders' per-document runs (flows/feeder.py) and the deployments'
+runs of `fiduflow worker` and `serve` (flows/warm_worker.py) are instead executed with
+Prefect's engine (`prefect.flow_engine.run_flow`) on a thread of their own process, with
+its database connections and warm workers. Prefect cannot enforce a cancel there by
+killing a process, so a document's run asks between its steps (flows/process_document.py).
+If the process dies mid-run, the documents come back through their leases; the feeders of
+the live workers mark its runs Crashed (`crash_runs_of`), and the next serve those it left
+behind in its own process (`crash_orphans`), so the UI does not show them running forever.
 """
 
 import asyncio
@@ -39,7 +39,7 @@ ORPHAN_MESSAGE = (
 
 
 def _gone(mark: str | None) -> bool:
-    """Whether the process a run was executed in is gone: unmarked (hybrid's runs in
+    """Whether the process a run was executed in is gone: unmarked (runs of an older
     serve), or a process of this machine that no longer lives. A process on another
     machine is not ours to judge; its worker's leases are (`crash_runs_of`)."""
     if mark is None:
@@ -62,7 +62,7 @@ def crash_orphans(deployment_names: list[str]) -> int:
     """Mark Crashed the runs of these deployments that a previous `fiduflow serve` left
     Pending or Running in its own process; how many. Call at start, before any run.
 
-    Taken: runs without a process mark (hybrid's document runs) and runs marked with a
+    Taken: runs without a process mark (an older serve's) and runs marked with a
     process of this machine that is gone; a `fiduflow worker` still running here keeps
     its runs. One `fiduflow serve` per Prefect server, as in the embedded default: a second
     serve on the same server would mark the first one's unmarked runs Crashed (their

@@ -8,7 +8,7 @@ the reader's page ranges (`Extraction.parts`) are a guess a person vouches for.
 When the reading of such a PDF finds more than one part, each part is taken in through
 the intake as a document of its own (`parent_id` → the pile, same client, channel and
 submitter, "<name> (Teil k von n).pdf"), recorded `received` so that it is processed
-like any new document (the batch worker or the `process-inbox` sweep claims it). The pile
+like any new document (a feeder or the `process-inbox` sweep claims it). The pile
 itself is routed with rule `split`: no booking, no task, its routing names the children.
 
 Idempotent: the children already taken in for a pile are looked up by `parent_id` and

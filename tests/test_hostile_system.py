@@ -1,7 +1,7 @@
 """Hostile input against the running system: the MIME torture corpus (tests/mime_corpus.py,
 165 cases) and a PDF/image torture corpus (encrypted, truncated, recursive structures,
 decompression bombs, absurd dimensions, XML entity bombs) sent through a real SMTP intake
-and the app API while `fiduflow serve`'s batch worker processes what they deliver — and
+and the app API while `fiduflow serve`'s feeder processes what they deliver — and
 while ordinary invoices keep arriving.
 
 - every hostile delivery is answered at once with a clear code: accepted (250 / 201) or
@@ -10,7 +10,7 @@ while ordinary invoices keep arriving.
 - every document they produce reaches a final state — routed (with a task for a person
   when unreadable), or failed with a task — within a bound;
 - the ordinary mail keeps getting its 250 quickly, and every ordinary invoice is booked;
-- memory stays bounded: this process (intake and batch worker) and its parse workers.
+- memory stays bounded: this process (intake and feeder) and its parse workers.
 """
 
 import io
@@ -398,7 +398,7 @@ def test_hostile_corpora_through_the_running_system_while_mail_keeps_flowing(rig
     finally:
         # Ten ordinary mails at least, however quickly the hostile ones went in: those are
         # still being read meanwhile. (Counting only what fits into the hostile delivery
-        # made the check depend on how fast the machine and the batch worker were.)
+        # made the check depend on how fast the machine and the feeder were.)
         enough = time.monotonic() + 30
         while len(ordinary) < 10 and flowing.is_alive() and time.monotonic() < enough:
             time.sleep(0.1)
@@ -451,7 +451,7 @@ def test_hostile_corpora_through_the_running_system_while_mail_keeps_flowing(rig
     assert all(r.state == "routed" and bookings.get(r.id) == 1 for r in ordinary_rows), [
         (r.filename, r.state, r.error) for r in ordinary_rows if bookings.get(r.id) != 1
     ]
-    # Memory: this process (intake + batch worker) and each child stayed bounded.
+    # Memory: this process (intake + feeder) and each child stayed bounded.
     assert rig.memory.get("peak", 0) - rig.memory["baseline"] < 1500, rig.memory
     assert rig.memory.get("child_peak", 0) < 3200, rig.memory  # parse workers are capped at 3 GiB
     print(  # the figures for the report (pytest -s)
