@@ -190,9 +190,15 @@ def main() -> int:
     ap.add_argument("--verbose", "-v", action="store_true", help="print every miss")
     args = ap.parse_args()
 
-    from extractors import extract, ocr
+    from functools import partial
 
-    ocr.configure(cache_dir=None)  # measure reading, not the cache
+    from domain.settings import get_settings
+    from extractors import ReaderConfig, Readers
+    from extractors import extract as extract_with
+
+    # The settings' limits, the OCR cache in memory only: measure reading, not the cache.
+    readers = Readers(ReaderConfig.from_settings(get_settings()).replace(ocr_cache_dir=None))
+    extract = partial(extract_with, readers=readers)
     if args.corpus == "real":
         return run_real(extract, args.dir, args.verbose)
     t0 = time.perf_counter()

@@ -14,7 +14,7 @@ page rendered at 300 dpi — `--processes` at once with `--threads` OCR threads 
 raw-ocr-lib: the same page images read by libtesseract as our reader runs it (tesserocr,
 one thread, the models loaded once per process), `--processes` processes: the floor of
 the engine itself, without the CLI's model loading per page.
-reader: `extractors.extract` on every file on `--threads` threads (the batch worker's
+reader: `extractors.extract` on every file on `--threads` threads (a batch run's
 concurrency), OCR cache off. Each prints one JSON line: files, pages, wall seconds.
 """
 
@@ -150,14 +150,19 @@ def raw_ocr_lib(files: list[Path], processes: int) -> dict[str, float]:
 
 def reader(files: list[Path], threads: int) -> dict[str, float]:
     import extractors
-    from extractors import ocr
+    from domain.settings import get_settings
 
-    ocr.configure(cache_dir=None, memory_items=0)
-    extractors.warm_up()
+    # The settings' limits, no OCR cache: measure reading.
+    config = extractors.ReaderConfig.from_settings(get_settings())
+    readers = extractors.Readers(config.replace(ocr_cache_dir=None, ocr_cache_items=0))
+    extractors.warm_up(readers)
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(lambda p: extractors.extract(p.read_bytes(), p.name), files))
+        results = list(
+            pool.map(lambda p: extractors.extract(p.read_bytes(), p.name, readers), files)
+        )
     wall = time.perf_counter() - started
+    readers.close()
     pages = sum(r.pages or 0 for r in results)
     errors = sum(1 for r in results if r.error is not None)
     own = resource.getrusage(resource.RUSAGE_SELF)

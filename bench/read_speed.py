@@ -65,15 +65,21 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=11)
     args = ap.parse_args()
 
-    from extractors import extract, ocr
-    from extractors.limits import parse_pool
+    from functools import partial
 
-    ocr.configure(cache_dir=None, memory_items=0)
+    from domain.settings import get_settings
+    from extractors import ReaderConfig, Readers
+    from extractors import extract as extract_with
+
+    # The settings' limits, no OCR cache: measure reading.
+    config = ReaderConfig.from_settings(get_settings())
+    readers = Readers(config.replace(ocr_cache_dir=None, ocr_cache_items=0))
+    extract = partial(extract_with, readers=readers)
     figures: dict[str, float] = {}
 
     # --- text PDFs ---------------------------------------------------------------------
     texts = text_pdfs(args.text, args.seed)
-    parse_pool().warm(1)
+    readers.parse_pool.warm(1)
     extract(texts[0])
     raw_plumber(texts[0])
     raw_total = ours_total = 0.0
@@ -141,7 +147,7 @@ def main() -> int:
     print(
         f"scans: {pages} pages x {args.rounds} rounds; raw tesseract at its best parallelism "
         f"({label}) {figures['ocr_raw_ppm']:.1f} pages/min, fiduflow extract "
-        f"{figures['ocr_ours_ppm']:.1f} pages/min ({ocr.get_settings().ocr_processes} OCR "
+        f"{figures['ocr_ours_ppm']:.1f} pages/min ({readers.config.ocr_processes} OCR "
         f"processes) -> ratio {figures['ocr_ratio']:.2f} (target >= 0.9)"
     )
     print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))

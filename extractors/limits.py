@@ -13,9 +13,11 @@ stay alive between calls, so the per-document overhead is one pipe round trip, n
 process start. Plain subprocesses rather than
 `multiprocessing`: they never re-import the caller's `__main__` and are safe to start from
 threaded programs (Prefect workers).
+
+The pools are made and closed by their owner, `extractors.readers.Readers` (the readers'
+parse and OCR workers) or `extractors.pages` (page images), with the limits it was given.
 """
 
-import atexit
 import contextlib
 import os
 import pickle
@@ -259,22 +261,6 @@ class Budget:
             ReadErrorKind.TIMEOUT,
             f"{self.what} took more than its limit of {self.seconds:g} s; stopped",
         )
-
-
-_POOL: WorkerPool | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def parse_pool() -> WorkerPool:
-    """The process-wide pool of parse workers (one per OCR slot, i.e. per core)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None or _POOL.pid != os.getpid():
-            from domain.settings import get_settings
-
-            _POOL = WorkerPool(get_settings().ocr_processes)
-            atexit.register(_POOL.shutdown)
-        return _POOL
 
 
 @contextlib.contextmanager

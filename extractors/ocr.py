@@ -8,10 +8,13 @@ same time share the pool. A page is levelled first when its lines run askew
 (`extractors.images.skew_angle`), and read a second time enlarged when its letters came
 out too small to read well. Orientation is checked only when a page reads badly (OSD
 costs as much as the OCR itself). Results are cached by the hash of the page image, in
-memory and on disk.
+memory and on disk (`OcrCache`).
+
+This module holds no engine of its own: the threads, the OCR workers and the cache are an
+`OcrEngine`, made and closed by the `extractors.readers.Readers` that the caller passes
+to `extractors.read`, with the page time limit of its `ReaderConfig`.
 """
 
-import atexit
 import contextlib
 import hashlib
 import io
@@ -28,7 +31,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from domain.settings import get_settings
 from extractors import tesseract
 from extractors.errors import ReadFailure
 from extractors.images import MIN_SKEW, SKEW_WIDTH, deskew, skew_angle
@@ -82,7 +84,7 @@ class OcrResult:
     cached: bool = False
 
 
-class _Cache:
+class OcrCache:
     """Memory LRU in front of a directory of JSON files, keyed by content hash.
 
     The files hold the text of clients' documents and would grow without end: a file not
@@ -183,69 +185,21 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-class _Engine:
-    """The OCR threads and the worker processes they hand pages to, one worker each."""
+class OcrEngine:
+    """The OCR threads, the worker processes they hand pages to (one worker each), and
+    the cache the results go to. Built and closed by `extractors.readers.Readers`, which
+    builds a new one in a forked child (threads and pipes do not survive a fork)."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, cache: OcrCache, page_timeout_s: float) -> None:
         size = max(1, processes)
         self.threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="ocr")
         self.workers = WorkerPool(size, job="OCR of a page")
-        self.pid = os.getpid()
+        self.cache = cache
+        self.page_timeout_s = page_timeout_s
 
     def shutdown(self) -> None:
         self.threads.shutdown(wait=False)
         self.workers.shutdown()
-
-
-_cache: _Cache | None = None
-_engine: _Engine | None = None
-_state_lock = threading.Lock()
-
-
-def _shutdown() -> None:
-    if _engine is not None:
-        _engine.shutdown()
-
-
-atexit.register(_shutdown)
-
-
-def configure(
-    *,
-    cache_dir: Path | str | None = "default",
-    memory_items: int = 512,
-    processes: int | None = None,
-) -> None:
-    """Set the cache directory (None: memory only) and the pool size; tests and benchmarks."""
-    global _cache, _engine
-    with _state_lock:
-        if cache_dir == "default":
-            _cache = _settings_cache(memory_items)
-        else:
-            _cache = _Cache(Path(cache_dir) if cache_dir else None, memory_items, _max_age_s())
-        if processes is not None:
-            if _engine is not None:
-                _engine.shutdown()
-            _engine = _Engine(processes)
-
-
-def _max_age_s() -> float:
-    return get_settings().ocr_cache_days * 86400
-
-
-def _settings_cache(memory_items: int = 512) -> _Cache:
-    """The cache as the settings say: DATA_DIR/cache/ocr, entries kept OCR_CACHE_DAYS."""
-    return _Cache(get_settings().data_dir / "cache" / "ocr", memory_items, _max_age_s())
-
-
-def _state() -> tuple[_Cache, _Engine]:
-    global _cache, _engine
-    with _state_lock:
-        if _cache is None:
-            _cache = _settings_cache()
-        if _engine is None or _engine.pid != os.getpid():
-            _engine = _Engine(get_settings().ocr_processes)
-        return _cache, _engine
 
 
 def tesseract_version() -> str:
@@ -253,10 +207,9 @@ def tesseract_version() -> str:
     return tesseract.version()
 
 
-def submit(page: OcrInput) -> "Future[OcrResult]":
-    """Queue one page; the future raises ReadFailure (timeout, OCR missing)."""
-    cache, engine = _state()
-    return engine.threads.submit(_run, page, cache, engine.workers)
+def submit(engine: OcrEngine, page: OcrInput) -> "Future[OcrResult]":
+    """Queue one page on `engine`; the future raises ReadFailure (timeout, OCR missing)."""
+    return engine.threads.submit(_run, page, engine.cache, engine.workers, engine.page_timeout_s)
 
 
 def _key(page: OcrInput) -> str:
@@ -425,8 +378,7 @@ def _write(image: Image.Image, directory: str) -> str:
     return path
 
 
-def _run(page: OcrInput, cache: _Cache, workers: WorkerPool) -> OcrResult:
-    timeout = get_settings().ocr_page_timeout_s
+def _run(page: OcrInput, cache: OcrCache, workers: WorkerPool, timeout: float) -> OcrResult:
     key = _key(page)
     hit = cache.get(key)
     if hit is not None:

@@ -5,16 +5,19 @@ routing can act on (encrypted, corrupt, empty, too_large, timeout, unsupported, 
 What goes wrong with *us* is not the file's error: a reader worker killed or stopped from
 outside raises `ReaderInterrupted` (and Ctrl-C its KeyboardInterrupt), so the caller
 retries instead of recording the file as unreadable.
+
+What a reading runs on and may cost comes from the `extractors.readers.Readers` passed
+in (its `ReaderConfig`: time limits, pages and OCR time per document, the OCR cache);
+callers that pass none get `default_readers()`. This module keeps no workers of its own.
 """
 
 import logging
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from domain.enums import MediaType, ReadErrorKind, TextSource
 from domain.extraction import PAGE_FIELDS, Box, Extraction, ReadError
 from domain.filetype import MAX_XML_BYTES, looks_like_xml, sniff, xml_root
-from domain.settings import get_settings
 from extractors import camt, einvoice, images, ocr
 from extractors.assemble import NOT_FOR
 from extractors.assemble import extract_fields as _extract_fields
@@ -22,9 +25,10 @@ from extractors.classify import classify_reading
 from extractors.errors import ReaderInterrupted, ReadFailure
 from extractors.fields.labels import QR_HEADING_RE
 from extractors.layout import group_lines, page_text
-from extractors.limits import Budget, WorkerPool, parse_pool, spooled
+from extractors.limits import Budget, WorkerPool, spooled
 from extractors.pdfdoc import PageInfo, PdfInfo, inspect_file, render_file_page, scan_or_render
 from extractors.qr_decode import DecodedQr, decode_swiss_qr
+from extractors.readers import Readers, default_readers
 from extractors.reading import Classification, PageText, QrCode, Reading, Word
 from extractors.split import detect_parts
 from extractors.textlayer import RawPage, parse_text_layer
@@ -36,17 +40,17 @@ QR_DPI = 200
 # Bottom share of an A4 page rendered first when looking for the payment part (105 mm).
 QR_BOTTOM_SHARE = 0.40
 A4_WIDTH_PT = 595.0
-# Waiting on parse workers happens in threads so the caller can render and OCR meanwhile.
-_waiters = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fiduflow-parse")
 
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
-def read(data: bytes, filename: str | None = None) -> Reading:
-    """Bytes -> Reading (text with positions, QR payloads, e-invoice data)."""
+def read(data: bytes, filename: str | None = None, readers: Readers | None = None) -> Reading:
+    """Bytes -> Reading (text with positions, QR payloads, e-invoice data), read by
+    `readers` within their limits (None: `default_readers()`)."""
     started = time.perf_counter()
+    readers = readers if readers is not None else default_readers()
     reading = Reading(filename=filename)
     try:
         if not data:
@@ -56,14 +60,14 @@ def read(data: bytes, filename: str | None = None) -> Reading:
         if media is None:
             raise _refusal(data)
         if media is MediaType.PDF:
-            _read_pdf(data, reading)
+            _read_pdf(readers, data, reading)
         elif media is MediaType.XML:
             _read_xml(data, reading)
         else:
-            _read_image(data, reading)
+            _read_image(readers, data, reading)
         if reading.text_source is TextSource.OCR and reading.error is None and reading.pages:
             try:
-                _second_look(data, reading)
+                _second_look(readers, data, reading)
             except ReaderInterrupted:
                 raise
             except Exception:  # a second look that fails leaves the first reading
@@ -112,15 +116,15 @@ def _refusal(data: bytes) -> ReadFailure:
 # --- PDF -------------------------------------------------------------------------------
 
 
-def _read_pdf(data: bytes, reading: Reading) -> None:
+def _read_pdf(readers: Readers, data: bytes, reading: Reading) -> None:
     # pdfium runs in the parse workers, never here (extractors.pdfdoc says why).
     with spooled(data) as path:
-        _read_spooled_pdf(path, data, reading)
+        _read_spooled_pdf(readers, path, data, reading)
 
 
-def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
-    pool = parse_pool()
-    timeout = get_settings().parse_timeout_s
+def _read_spooled_pdf(readers: Readers, path: str, data: bytes, reading: Reading) -> None:
+    pool = readers.parse_pool
+    timeout = readers.config.parse_timeout_s
     t = time.perf_counter()
     info: PdfInfo = pool.call(inspect_file, path, True, timeout=timeout)
     reading.page_count = len(info.pages)
@@ -131,7 +135,8 @@ def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
     # 1. The text layer parses in a worker process while this thread renders and OCRs.
     text_future: Future[list[RawPage]] | None = None
     if text_pages:
-        text_future = _waiters.submit(
+        # Waited on in a thread, so that this one renders and OCRs meanwhile.
+        text_future = readers.waiters.submit(
             pool.call,
             parse_text_layer,
             data,
@@ -142,9 +147,8 @@ def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
     # ~9 MB, so a 250-page scan queued at once would hold gigabytes.
     t = time.perf_counter()
     errors: list[ReadFailure] = []
-    image_pages = _bounded(image_pages, errors)
-    budget = _ocr_budget()
-    ocr_jobs = _queue_ocr(pool, path, image_pages, timeout, errors, budget)
+    image_pages = _bounded(image_pages, errors, readers.config.ocr_max_pages)
+    ocr_jobs = _queue_ocr(readers, path, image_pages, errors, readers.ocr_budget())
     # 3. QR-bills on text pages: only where the page names a payment part.
     qr_codes: list[QrCode] = []
     for p in text_pages:
@@ -211,10 +215,10 @@ def _read_spooled_pdf(path: str, data: bytes, reading: Reading) -> None:
 # quarter of an hour. So per document: at most `ocr_max_pages` pages are OCR'd (the rest
 # is left to a person: too_large), and its pages' OCR time, added up, stays within
 # `ocr_document_timeout_s` (workers still reading when it runs out are killed: timeout).
+# Both come from the readers' `ReaderConfig`.
 
 
-def _bounded(pages: list[PageInfo], errors: list[ReadFailure]) -> list[PageInfo]:
-    limit = get_settings().ocr_max_pages
+def _bounded(pages: list[PageInfo], errors: list[ReadFailure], limit: int) -> list[PageInfo]:
     if len(pages) > limit:
         errors.append(_too_many_pages(limit, len(pages)))
         return pages[:limit]
@@ -229,27 +233,23 @@ def _too_many_pages(limit: int, count: int | None = None) -> ReadFailure:
     )
 
 
-def _ocr_budget() -> Budget:
-    return Budget(get_settings().ocr_document_timeout_s)
-
-
 def _worst(errors: list[ReadFailure]) -> ReadFailure:
     """The error a reading reports: a time limit when one stopped it, else the first."""
     return next((e for e in errors if e.kind is ReadErrorKind.TIMEOUT), errors[0])
 
 
 def _queue_ocr(
-    pool: WorkerPool,
+    readers: Readers,
     path: str,
     image_pages: list[PageInfo],
-    timeout: float,
     errors: list[ReadFailure],
-    budget: Budget | None = None,
+    budget: Budget,
 ) -> list[tuple[PageInfo, "Future[ocr.OcrResult]", float]]:
-    """Hand every image page to OCR, at most `_ocr_window()` unread at a time; returns
-    (page, future, points per pixel). A page that cannot be rendered is an error of its own:
-    the other pages are still read."""
-    window = _ocr_window()
+    """Hand every image page to OCR, at most the config's `ocr_window` unread at a time;
+    returns (page, future, points per pixel). A page that cannot be rendered is an error of
+    its own: the other pages are still read."""
+    pool, timeout = readers.parse_pool, readers.config.parse_timeout_s
+    window = readers.config.ocr_window
     jobs: list[tuple[PageInfo, Future[ocr.OcrResult], float]] = []
     for page in image_pages:
         unread = [future for _, future, _ in jobs if not future.done()]
@@ -271,13 +271,8 @@ def _queue_ocr(
                 break  # the next page would most likely take as long (or the budget is out)
             continue
         page_input = ocr.OcrInput(image=image, jpeg=jpeg, dpi=dpi, budget=budget)
-        jobs.append((page, ocr.submit(page_input), pt_per_px))
+        jobs.append((page, readers.submit_ocr(page_input), pt_per_px))
     return jobs
-
-
-def _ocr_window() -> int:
-    """Pages rendered ahead of OCR: enough to keep every OCR process busy."""
-    return 2 * max(1, get_settings().ocr_processes)
 
 
 def _qr_from_pdf_page(pool: WorkerPool, path: str, page: PageInfo, timeout: float) -> list[QrCode]:
@@ -356,11 +351,11 @@ def _page_from_ocr(number: int, result: ocr.OcrResult, pt_per_px: float) -> Page
 # --- images and XML --------------------------------------------------------------------
 
 
-def _read_image(data: bytes, reading: Reading) -> None:
+def _read_image(readers: Readers, data: bytes, reading: Reading) -> None:
     t = time.perf_counter()
     # Phone pictures (JPEG, HEIC) get the photo treatment; PNG/TIFF are scanner output.
     photo = reading.media_type in (MediaType.JPEG, MediaType.HEIC)
-    budget, limit = _ocr_budget(), get_settings().ocr_max_pages
+    budget, limit = readers.ocr_budget(), readers.config.ocr_max_pages
     jobs: list[Future[ocr.OcrResult]] = []
     errors: list[ReadFailure] = []
     for frame, _dpi in images.frames(data):
@@ -369,7 +364,7 @@ def _read_image(data: bytes, reading: Reading) -> None:
             break
         frame = images.limit_size(frame)
         job = ocr.OcrInput(image=frame, dpi=300, qr_thorough=photo, photo=photo, budget=budget)
-        jobs.append(ocr.submit(job))
+        jobs.append(readers.submit_ocr(job))
     reading.page_count = len(jobs)
     if not jobs:
         raise ReadFailure(ReadErrorKind.EMPTY, "image has no pages")
@@ -426,7 +421,7 @@ SURE_ENOUGH = 0.75
 ROUTING_NEEDS = ("total", "issue_date")
 
 
-def _second_look(data: bytes, reading: Reading) -> None:
+def _second_look(readers: Readers, data: bytes, reading: Reading) -> None:
     started = time.perf_counter()
     classification = classify(reading)
     before = extract_fields(reading, classification)
@@ -445,7 +440,7 @@ def _second_look(data: bytes, reading: Reading) -> None:
         return  # a turned PDF page would need its render turned too: not worth the code
     for psm in SECOND_LOOKS:
         try:
-            new_page = _read_again(data, reading, page, psm)
+            new_page = _read_again(readers, data, reading, page, psm)
         except ReadFailure:
             break  # the first reading stands
         trial = _improved(reading, page, new_page, classification, before, missing, unsure)
@@ -517,20 +512,22 @@ def _merged_page(first: PageText, second: PageText, bands: list[tuple[float, flo
     )
 
 
-def _read_again(data: bytes, reading: Reading, page: PageText, psm: int) -> PageText:
+def _read_again(
+    readers: Readers, data: bytes, reading: Reading, page: PageText, psm: int
+) -> PageText:
     """`page` OCR'd again with tesseract's page segmentation mode `psm`."""
-    budget = _ocr_budget()
+    budget = readers.ocr_budget()
     index = page.number - 1
     job: ocr.OcrInput
     if reading.media_type is MediaType.PDF:
         with spooled(data) as path:
-            jpeg, image, dpi, pt_per_px = parse_pool().call(
+            jpeg, image, dpi, pt_per_px = readers.parse_pool.call(
                 scan_or_render,
                 path,
                 index,
                 page.width,
                 OCR_DPI,
-                timeout=get_settings().parse_timeout_s,
+                timeout=readers.config.parse_timeout_s,
                 budget=budget,
             )
         job = ocr.OcrInput(image=image, jpeg=jpeg, dpi=dpi, try_qr=False, budget=budget)
@@ -545,7 +542,7 @@ def _read_again(data: bytes, reading: Reading, page: PageText, psm: int) -> Page
         )
         pt_per_px = 0.0
     job.psm = psm
-    result = ocr.submit(job).result()
+    result = readers.submit_ocr(job).result()
     return _page_from_ocr(page.number, result, pt_per_px or _image_scale(result))
 
 
@@ -610,21 +607,23 @@ def extract_fields(reading: Reading, classification: Classification) -> Extracti
     return extraction
 
 
-def extract(data: bytes, filename: str | None = None) -> Extraction:
+def extract(data: bytes, filename: str | None = None, readers: Readers | None = None) -> Extraction:
+    """`read`, `classify` and `extract_fields` at once."""
     started = time.perf_counter()
-    reading = read(data, filename)
+    reading = read(data, filename, readers)
     extraction = extract_fields(reading, classify(reading))
     extraction.timings["total"] = _ms(started)
     return extraction
 
 
-def warm_up() -> None:
-    """Start a parse worker and check tesseract ahead of the first document (~1 s once).
+def warm_up(readers: Readers | None = None) -> None:
+    """Start a parse worker of `readers` (None: the default readers) and check tesseract
+    ahead of the first document (~1 s once).
 
     Optional: without it the first document pays that second. Workers and the CLI may
     call it at start.
     """
-    parse_pool().warm(1)
+    (readers if readers is not None else default_readers()).parse_pool.warm(1)
     try:
         ocr.tesseract_version()
     except ReadFailure:

@@ -155,12 +155,13 @@ def extract(
     import extractors
     from domain.settings import get_settings
 
-    if not get_settings().data_dir.is_dir():
+    settings = get_settings()
+    config = extractors.ReaderConfig.from_settings(settings)
+    if not settings.data_dir.is_dir():
         # OCR results are cached in the data folder; this command does not make one.
-        from extractors import ocr
-
-        ocr.configure(cache_dir=None)
-    extraction = extractors.extract(file.read_bytes(), file.name)
+        config = config.replace(ocr_cache_dir=None)
+    with extractors.Readers(config) as readers:
+        extraction = extractors.extract(file.read_bytes(), file.name, readers=readers)
     data = extraction.public_json()
     if as_json:
         out.print_json(json.dumps(data, ensure_ascii=False))

@@ -423,7 +423,7 @@ def reader_for(data: bytes, sha256: str) -> Any:
 
     if _cached(sha256):  # one query; the probe is a round trip to a parse worker
         return steps.read_document
-    if ocr_pages(data) == 0:
+    if ocr_pages(data, get_runtime().readers) == 0:
         return steps.read_document
     return steps.read_document.with_options(tags={OCR_TAG})
 

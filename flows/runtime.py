@@ -1,6 +1,11 @@
-"""The process-wide handles a flow needs: settings, database, object store.
+"""The process-wide handles a flow needs: settings, database, object store, readers.
 
 Built once per process from the environment (`FIDUFLOW_*`); tests install their own.
+The readers (`extractors.Readers`: parse and OCR workers, the OCR cache, the reading
+limits of the settings) are owned here and passed down by `flows/steps.py`; a runtime
+built without readers of its own uses the process's `extractors.default_readers()`, the
+same the settings make.
+
 Also what a command says about its data: the folder and database it uses (`data_summary`,
 printed by every command) and whether they exist yet (`missing_data`: only `serve` and
 `setup` may make a new data folder; the others refuse, so that a command run from the
@@ -8,12 +13,13 @@ wrong folder does not quietly make an empty database and report on it).
 """
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from domain.settings import Settings, get_settings
+from extractors import ReaderConfig, Readers, default_readers
 from storage.db import Database
 from storage.objects import ObjectStore, open_object_store
 
@@ -23,6 +29,7 @@ class Runtime:
     settings: Settings
     db: Database
     store: ObjectStore
+    readers: Readers = field(default_factory=default_readers)
 
 
 _lock = threading.Lock()
@@ -30,12 +37,19 @@ _runtime: Runtime | None = None
 
 
 def open_runtime(settings: Settings | None = None) -> Runtime:
+    # The process's own settings share the default readers with callers that pass none
+    # (one set of workers per process); other settings get readers of their own.
+    readers = (
+        default_readers()
+        if settings is None or settings is get_settings()
+        else Readers(ReaderConfig.from_settings(settings))
+    )
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     # Every process migrates at start (serialised by a lock): no separate migration step.
     db.migrate()
-    return Runtime(settings=settings, db=db, store=open_object_store(settings))
+    return Runtime(settings=settings, db=db, store=open_object_store(settings), readers=readers)
 
 
 def get_runtime() -> Runtime:

@@ -160,12 +160,14 @@ def read_document(sha256: str, data: bytes, filename: str) -> Reading:
     the same bytes from another client unreadable at once. So: never cache a failure.
     A worker killed mid-read raises `ReaderInterrupted` (TRANSIENT): this step is
     retried, then the document (`fail_or_retry`)."""
-    db = get_runtime().db
+    runtime = get_runtime()
+    db = runtime.db
     with db.session() as session:
         cached = cached_reading(session, sha256)
     if cached is not None:
         return cached
-    reading = extractors.read(data, filename)
+    # The runtime's readers: its workers, OCR cache and limits (ReaderConfig).
+    reading = extractors.read(data, filename, readers=runtime.readers)
     if reading.error is None:
         with db.session() as session:
             documents_repo.cache_reading(

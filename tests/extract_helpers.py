@@ -1,8 +1,11 @@
 """Small hand-made documents for the reading tests (independent of tests.docgen)."""
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from qrbill import QRBill
 from reportlab.graphics import renderPDF
@@ -13,14 +16,33 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from domain.enums import DocType, TextSource
+from domain.settings import get_settings
+from extractors.config import ReaderConfig
 from extractors.field_set import Doc, FieldSet
 from extractors.layout import Line, group_lines
+from extractors.readers import Readers
 from extractors.reading import Classification, PageText, Reading, Word
 from extractors.text_amounts import money as read_money
 
 QR_IBAN = "CH44 3199 9123 0008 8901 2"
 IBAN = "CH93 0076 2011 6238 5295 7"
 QRR = "210000000003139471430009017"
+
+
+def reader_config(**changes: Any) -> ReaderConfig:
+    """A test's reader configuration: the settings' limits, OCR cached in memory only (a
+    fresh cache: every page is OCR'd), and `changes` (field=value) on top."""
+    return ReaderConfig.from_settings(get_settings()).replace(**{"ocr_cache_dir": None, **changes})
+
+
+@contextmanager
+def own_readers(**changes: Any) -> Iterator[Readers]:
+    """Readers of a test's own, made from `reader_config(**changes)`; closed after."""
+    readers = Readers(reader_config(**changes))
+    try:
+        yield readers
+    finally:
+        readers.close()
 
 
 def qr_payload(

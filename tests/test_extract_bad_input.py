@@ -2,10 +2,7 @@
 
 import time
 
-import pytest
-
 from domain.enums import ReadErrorKind
-from domain.settings import get_settings
 from extractors import extract, read
 from tests.extract_helpers import (
     circular_pages_pdf,
@@ -13,6 +10,7 @@ from tests.extract_helpers import (
     heavy_content_pdf,
     huge_png,
     invoice_pdf,
+    own_readers,
     zero_page_pdf,
 )
 
@@ -70,21 +68,14 @@ def test_self_drawing_form_is_read_in_bounded_time() -> None:
     assert ex.error is None or ex.error.kind in (ReadErrorKind.CORRUPT, ReadErrorKind.TIMEOUT)
 
 
-@pytest.fixture
-def short_parse_limit():
-    settings = get_settings()
-    old = settings.parse_timeout_s
-    settings.parse_timeout_s = 2.0
-    yield
-    settings.parse_timeout_s = old
-
-
-@pytest.mark.usefixtures("short_parse_limit")
 def test_parser_that_crawls_times_out_and_pool_recovers() -> None:
-    started = time.perf_counter()
-    ex = extract(heavy_content_pdf(3_000_000))
-    elapsed = time.perf_counter() - started
-    assert ex.error is not None and ex.error.kind is ReadErrorKind.TIMEOUT
-    assert elapsed < 15
-    # The killed worker is replaced: the next document reads normally.
-    assert extract(invoice_pdf()).invoice_number == "10201409"
+    # The parse time limit is the readers' configuration: passed in, no setting changed.
+    with own_readers(parse_timeout_s=2.0) as readers:
+        started = time.perf_counter()
+        ex = extract(heavy_content_pdf(3_000_000), readers=readers)
+        elapsed = time.perf_counter() - started
+        assert ex.error is not None and ex.error.kind is ReadErrorKind.TIMEOUT
+        assert "took longer than 2 s" in ex.error.message
+        assert elapsed < 15
+        # The killed worker is replaced: the next document reads normally.
+        assert extract(invoice_pdf(), readers=readers).invoice_number == "10201409"

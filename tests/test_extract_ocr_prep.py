@@ -3,14 +3,15 @@ found from its lines of text), a page of tiny letters is read again enlarged. Th
 geometry tests are pure Pillow; those marked `ocr` read small pages (about a second)."""
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from extractors import ocr, read
+from extractors import Readers, ocr, read
 from extractors.images import MIN_SKEW, deskew, skew_angle
-from tests.extract_helpers import image_pdf, small_page_image
+from tests.extract_helpers import image_pdf, own_readers, small_page_image
 
 LINES = [
     "Beispiel Druck GmbH",
@@ -72,14 +73,14 @@ def test_enlargement_stays_within_its_pixel_bound() -> None:
 
 
 @pytest.fixture
-def memory_cache():
-    ocr.configure(cache_dir=None)
-    yield
-    ocr.configure(cache_dir=None)
+def readers() -> Iterator[Readers]:
+    """Readers of the test's own: a fresh OCR cache in memory, so every page is OCR'd."""
+    with own_readers() as readers:
+        yield readers
 
 
 @pytest.mark.ocr
-def test_skewed_scan_is_read_level(memory_cache, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_skewed_scan_is_read_level(readers: Readers, monkeypatch: pytest.MonkeyPatch) -> None:
     # Watch what tesseract is given (the real reading still runs).
     given: list[float] = []
     tesseract_words = ocr._tesseract_words
@@ -90,7 +91,7 @@ def test_skewed_scan_is_read_level(memory_cache, monkeypatch: pytest.MonkeyPatch
         return tesseract_words(workers, path, *args, **kwargs)
 
     monkeypatch.setattr(ocr, "_tesseract_words", watched)
-    reading = read(image_pdf(turned(small_page_image(LINES, dpi=200), 3.0)))
+    reading = read(image_pdf(turned(small_page_image(LINES, dpi=200), 3.0)), readers=readers)
     assert reading.error is None
     assert given and all(abs(angle) < 0.3 for angle in given), given
     lines = reading.text.splitlines()
@@ -99,7 +100,7 @@ def test_skewed_scan_is_read_level(memory_cache, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.ocr
-def test_tiny_letters_are_read_again_enlarged(memory_cache) -> None:
+def test_tiny_letters_are_read_again_enlarged(readers: Readers) -> None:
     # A page shrunk into a small, compressed picture: letters some 7 px tall. Read as it
     # is, tesseract makes "18213" of the number and loses the total's separator.
     page = small_page_image(dpi=300)
@@ -108,7 +109,7 @@ def test_tiny_letters_are_read_again_enlarged(memory_cache) -> None:
     shrunk.save(compressed, "JPEG", quality=30)
     png = io.BytesIO()
     Image.open(compressed).save(png, "PNG")
-    reading = read(png.getvalue(), "small.png")
+    reading = read(png.getvalue(), "small.png", readers=readers)
     assert reading.error is None
     assert "48213" in reading.text
     assert "1'081.00" in reading.text
@@ -141,12 +142,12 @@ def _looked(
     again with. The second OCR is stood in for by the page `second` (what tesseract would
     have found; per mode when a dict): what is under test is which reading is kept."""
     from extractors import pipeline
-    from tests.extract_helpers import page_reading
+    from tests.extract_helpers import page_reading, reader_config
 
     reading = page_reading(first, conf=90.0)
     calls = []
 
-    def again(data: bytes, reading_: Any, page: Any, psm: int) -> Any:
+    def again(readers: Any, data: bytes, reading_: Any, page: Any, psm: int) -> Any:
         assert page.number == 1
         calls.append(psm)
         if second is None:
@@ -156,7 +157,8 @@ def _looked(
 
     monkeypatch.setattr(pipeline, "_read_again", again)
     before = reading.text
-    pipeline._second_look(b"", reading)
+    # No OCR happens (`_read_again` is stood in for): readers that never start a worker.
+    pipeline._second_look(Readers(reader_config()), b"", reading)
     return reading, before, calls
 
 

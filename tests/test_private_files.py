@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from extractors.ocr import _Cache
+from extractors.ocr import OcrCache
 from storage.db import Database
 from storage.objects import FilesystemObjectStore, original_key
 
@@ -66,11 +66,11 @@ def test_originals_and_exports_are_private(tmp_path: Path) -> None:
 
 def test_ocr_cache_entries_are_private(tmp_path: Path) -> None:
     directory = tmp_path / "data" / "cache" / "ocr"
-    cache = _Cache(directory)
+    cache = OcrCache(directory)
     key = "ab" + "0" * 62
     cache.put(key, {"words": [["Rechnung", 1, 2, 3, 4, 95.0]]})
     entry = directory / key[:2] / f"{key}.json"
     assert mode(entry) == 0o600
     for folder in (entry.parent, directory, directory.parent, tmp_path / "data"):
         assert mode(folder) == 0o700, folder
-    assert _Cache(directory).get(key) == {"words": [["Rechnung", 1, 2, 3, 4, 95.0]]}
+    assert OcrCache(directory).get(key) == {"words": [["Rechnung", 1, 2, 3, 4, 95.0]]}

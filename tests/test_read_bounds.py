@@ -10,10 +10,9 @@ import time
 import pytest
 
 from domain.enums import ReadErrorKind
-from domain.settings import get_settings
-from extractors import ocr, read
+from extractors import Readers, read
 from extractors.limits import Budget
-from tests.extract_helpers import image_pdf, small_page_image
+from tests.extract_helpers import image_pdf, own_readers, small_page_image
 
 pytestmark = [pytest.mark.ocr, pytest.mark.timeout(120)]
 
@@ -51,30 +50,29 @@ def pages_pdf(texts: list[str]) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def limits():
-    ocr.configure(cache_dir=None)
-    settings = get_settings()
-    saved = settings.ocr_document_timeout_s, settings.ocr_max_pages
-    yield settings
-    settings.ocr_document_timeout_s, settings.ocr_max_pages = saved
-    ocr.configure(cache_dir=None)
+# The limits are the readers' configuration, passed in: no setting or environment changes.
 
 
-def test_a_noise_pdf_is_stopped_at_its_ocr_budget_and_others_are_read(limits) -> None:
-    limits.ocr_document_timeout_s = 2.0
-    assert "4710" in read(image_pdf(small_page_image(["Beleg Nr. 4710"]))).text  # warm
+def test_a_noise_pdf_is_stopped_at_its_ocr_budget_and_others_are_read() -> None:
+    with own_readers(ocr_document_timeout_s=2.0) as readers:
+        _noise_beside_others(readers)
+
+
+def _noise_beside_others(readers: Readers) -> None:
+    warm = read(image_pdf(small_page_image(["Beleg Nr. 4710"])), readers=readers)
+    assert "4710" in warm.text
     others: list[str] = []
 
     def read_others() -> None:
         for n in (4711, 4712):
-            reading = read(image_pdf(small_page_image([f"Beleg Nr. {n}"])))
+            reading = read(image_pdf(small_page_image([f"Beleg Nr. {n}"])), readers=readers)
             others.append(reading.text if reading.error is None else str(reading.error))
 
     neighbour = threading.Thread(target=read_others)
     started = time.monotonic()
     neighbour.start()
-    reading = read(noise_pdf(30), "noise.pdf")  # unbounded: ~30 s of OCR on two cores
+    # Unbounded: ~30 s of OCR on two cores.
+    reading = read(noise_pdf(30), "noise.pdf", readers=readers)
     elapsed = time.monotonic() - started
     neighbour.join(60)
     assert reading.error is not None and reading.error.kind is ReadErrorKind.TIMEOUT
@@ -82,16 +80,28 @@ def test_a_noise_pdf_is_stopped_at_its_ocr_budget_and_others_are_read(limits) ->
     assert elapsed < 12, elapsed
     # The document beside it was read in full, and so is the next one.
     assert len(others) == 2 and "4711" in others[0] and "4712" in others[1], others
-    after = read(image_pdf(small_page_image(["Beleg Nr. 4713"])), "next.pdf")
+    after = read(image_pdf(small_page_image(["Beleg Nr. 4713"])), "next.pdf", readers=readers)
     assert after.error is None and "4713" in after.text
 
 
-def test_pages_over_the_ocr_page_bound_are_left_to_a_person(limits) -> None:
-    limits.ocr_max_pages = 2
-    reading = read(pages_pdf(["Beleg Nr. 5101", "Beleg Nr. 5102", "Beleg Nr. 5103"]), "x.pdf")
+def test_pages_over_the_ocr_page_bound_are_left_to_a_person() -> None:
+    data = pages_pdf(["Beleg Nr. 5101", "Beleg Nr. 5102", "Beleg Nr. 5103"])
+    with own_readers(ocr_max_pages=2) as readers:
+        reading = read(data, "x.pdf", readers=readers)
     assert reading.error is not None and reading.error.kind is ReadErrorKind.TOO_LARGE
     assert "3 pages need OCR; only the first 2 were read" in reading.error.message
     assert "5101" in reading.text and "5102" in reading.text and "5103" not in reading.text
+
+
+def test_the_page_bound_of_one_readers_is_not_the_others() -> None:
+    # Two configurations in one process, each read with its own bound, the settings untouched.
+    data = pages_pdf(["Beleg Nr. 5201", "Beleg Nr. 5202"])
+    with own_readers(ocr_max_pages=1) as one, own_readers(ocr_max_pages=2) as two:
+        first = read(data, "x.pdf", readers=one)
+        both = read(data, "x.pdf", readers=two)
+    assert first.error is not None and first.error.kind is ReadErrorKind.TOO_LARGE
+    assert "5201" in first.text and "5202" not in first.text
+    assert both.error is None and "5201" in both.text and "5202" in both.text
 
 
 def test_the_budget_counts_parallel_calls_and_not_the_wait() -> None:

@@ -40,12 +40,14 @@ def kill_the_worker(*_args: object) -> None:
 
 
 @pytest.fixture(autouse=True)
-def memory_ocr_cache():
-    from extractors import ocr
+def memory_ocr_cache(runtime):
+    """The runtime reads with readers of the test's own: a fresh OCR cache in memory, so
+    the page is OCR'd (and its worker killed) whatever an earlier test read."""
+    from tests.extract_helpers import own_readers
 
-    ocr.configure(cache_dir=None)
-    yield
-    ocr.configure(cache_dir=None)
+    with own_readers() as readers:
+        runtime.readers = readers
+        yield
 
 
 def take_in(runtime, client_id: str, data: bytes) -> int:
@@ -126,7 +128,7 @@ def test_a_failed_reading_stored_earlier_is_read_again(runtime, load_firm, monke
         )
     read = []
 
-    def fake_read(data: bytes, filename: str | None = None):
+    def fake_read(data: bytes, filename: str | None = None, readers=None):
         from extractors.reading import Reading
 
         read.append(filename)
