@@ -51,6 +51,8 @@ def read(data: bytes, filename: str | None = None, readers: Readers | None = Non
     `readers` within their limits (None: `default_readers()`)."""
     started = time.perf_counter()
     readers = readers if readers is not None else default_readers()
+    # One OCR budget for the whole document: first reading and second look together.
+    budget = readers.ocr_budget()
     reading = Reading(filename=filename)
     try:
         if not data:
@@ -60,14 +62,14 @@ def read(data: bytes, filename: str | None = None, readers: Readers | None = Non
         if media is None:
             raise _refusal(data)
         if media is MediaType.PDF:
-            _read_pdf(readers, data, reading)
+            _read_pdf(readers, data, reading, budget)
         elif media is MediaType.XML:
             _read_xml(data, reading)
         else:
-            _read_image(readers, data, reading)
+            _read_image(readers, data, reading, budget)
         if reading.text_source is TextSource.OCR and reading.error is None and reading.pages:
             try:
-                _second_look(readers, data, reading)
+                _second_look(readers, data, reading, budget)
             except ReaderInterrupted:
                 raise
             except Exception:  # a second look that fails leaves the first reading
@@ -116,13 +118,15 @@ def _refusal(data: bytes) -> ReadFailure:
 # --- PDF -------------------------------------------------------------------------------
 
 
-def _read_pdf(readers: Readers, data: bytes, reading: Reading) -> None:
+def _read_pdf(readers: Readers, data: bytes, reading: Reading, budget: Budget) -> None:
     # pdfium runs in the parse workers, never here (extractors.pdfdoc says why).
     with spooled(data) as path:
-        _read_spooled_pdf(readers, path, data, reading)
+        _read_spooled_pdf(readers, path, data, reading, budget)
 
 
-def _read_spooled_pdf(readers: Readers, path: str, data: bytes, reading: Reading) -> None:
+def _read_spooled_pdf(
+    readers: Readers, path: str, data: bytes, reading: Reading, budget: Budget
+) -> None:
     pool = readers.parse_pool
     timeout = readers.config.parse_timeout_s
     t = time.perf_counter()
@@ -148,7 +152,7 @@ def _read_spooled_pdf(readers: Readers, path: str, data: bytes, reading: Reading
     t = time.perf_counter()
     errors: list[ReadFailure] = []
     image_pages = _bounded(image_pages, errors, readers.config.ocr_max_pages)
-    ocr_jobs = _queue_ocr(readers, path, image_pages, errors, readers.ocr_budget())
+    ocr_jobs = _queue_ocr(readers, path, image_pages, errors, budget)
     # 3. QR-bills on text pages: only where the page names a payment part.
     qr_codes: list[QrCode] = []
     for p in text_pages:
@@ -351,11 +355,11 @@ def _page_from_ocr(number: int, result: ocr.OcrResult, pt_per_px: float) -> Page
 # --- images and XML --------------------------------------------------------------------
 
 
-def _read_image(readers: Readers, data: bytes, reading: Reading) -> None:
+def _read_image(readers: Readers, data: bytes, reading: Reading, budget: Budget) -> None:
     t = time.perf_counter()
     # Phone pictures (JPEG, HEIC) get the photo treatment; PNG/TIFF are scanner output.
     photo = reading.media_type in (MediaType.JPEG, MediaType.HEIC)
-    budget, limit = readers.ocr_budget(), readers.config.ocr_max_pages
+    limit = readers.config.ocr_max_pages
     jobs: list[Future[ocr.OcrResult]] = []
     errors: list[ReadFailure] = []
     for frame, _dpi in images.frames(data):
@@ -421,7 +425,7 @@ SURE_ENOUGH = 0.75
 ROUTING_NEEDS = ("total", "issue_date")
 
 
-def _second_look(readers: Readers, data: bytes, reading: Reading) -> None:
+def _second_look(readers: Readers, data: bytes, reading: Reading, budget: Budget) -> None:
     started = time.perf_counter()
     classification = classify(reading)
     before = extract_fields(reading, classification)
@@ -440,7 +444,7 @@ def _second_look(readers: Readers, data: bytes, reading: Reading) -> None:
         return  # a turned PDF page would need its render turned too: not worth the code
     for psm in SECOND_LOOKS:
         try:
-            new_page = _read_again(readers, data, reading, page, psm)
+            new_page = _read_again(readers, data, reading, page, psm, budget)
         except ReadFailure:
             break  # the first reading stands
         trial = _improved(reading, page, new_page, classification, before, missing, unsure)
@@ -513,10 +517,10 @@ def _merged_page(first: PageText, second: PageText, bands: list[tuple[float, flo
 
 
 def _read_again(
-    readers: Readers, data: bytes, reading: Reading, page: PageText, psm: int
+    readers: Readers, data: bytes, reading: Reading, page: PageText, psm: int, budget: Budget
 ) -> PageText:
-    """`page` OCR'd again with tesseract's page segmentation mode `psm`."""
-    budget = readers.ocr_budget()
+    """`page` OCR'd again with tesseract's page segmentation mode `psm`, on what is left of
+    the document's OCR `budget` (spent: ReadFailure, and the first reading stands)."""
     index = page.number - 1
     job: ocr.OcrInput
     if reading.media_type is MediaType.PDF:

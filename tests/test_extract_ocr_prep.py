@@ -147,7 +147,7 @@ def _looked(
     reading = page_reading(first, conf=90.0)
     calls = []
 
-    def again(readers: Any, data: bytes, reading_: Any, page: Any, psm: int) -> Any:
+    def again(readers: Any, data: bytes, reading_: Any, page: Any, psm: int, budget: Any) -> Any:
         assert page.number == 1
         calls.append(psm)
         if second is None:
@@ -158,7 +158,8 @@ def _looked(
     monkeypatch.setattr(pipeline, "_read_again", again)
     before = reading.text
     # No OCR happens (`_read_again` is stood in for): readers that never start a worker.
-    pipeline._second_look(Readers(reader_config()), b"", reading)
+    readers = Readers(reader_config())
+    pipeline._second_look(readers, b"", reading, readers.ocr_budget())
     return reading, before, calls
 
 
@@ -243,3 +244,36 @@ def test_second_look_that_reads_an_unsure_total_otherwise_is_dropped(monkeypatch
     )
     assert calls == [ocr.SINGLE_BLOCK, ocr.SPARSE_TEXT]
     assert reading.text == before
+
+
+@pytest.mark.ocr
+def test_the_second_look_spends_the_documents_budget_not_a_new_one(
+    readers: Readers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: each second look made a fresh OCR budget, so one document could spend
+    three times `ocr_document_timeout_s`. Now one budget is made per document and the
+    second look reads on what the first reading left of it."""
+    from extractors import pipeline
+
+    budgets: list[object] = []
+    make_budget = readers.ocr_budget
+
+    def counted() -> Any:
+        budgets.append(make_budget())
+        return budgets[-1]
+
+    looked_with: list[object] = []
+
+    def again(readers_: Any, data: bytes, reading: Any, page: Any, psm: int, budget: Any) -> Any:
+        looked_with.append(budget)
+        raise pipeline.ReadFailure(pipeline.ReadErrorKind.TIMEOUT, "budget spent")
+
+    monkeypatch.setattr(readers, "ocr_budget", counted)
+    monkeypatch.setattr(pipeline, "_read_again", again)
+    page = small_page_image(LINES[:3], dpi=200)  # an invoice without its total
+    png = io.BytesIO()
+    page.save(png, "PNG")
+    reading = read(png.getvalue(), "no-total.png", readers=readers)
+    assert reading.error is None and "70412" in reading.text
+    assert len(budgets) == 1  # one budget for the document
+    assert looked_with and all(budget is budgets[0] for budget in looked_with)
