@@ -46,9 +46,9 @@ class RunCancel:
 
 
 def _cancelling(run_id: Any) -> bool:
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import StateType
 
-    with get_client(sync_client=True) as client:
-        state = client.read_flow_run(run_id).state
+    from flows.prefect_env import thread_client
+
+    state = thread_client().read_flow_run(run_id).state
     return state is not None and state.type in (StateType.CANCELLING, StateType.CANCELLED)

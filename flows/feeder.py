@@ -167,21 +167,22 @@ class DocumentFeeder:
         return True
 
     def _create_run(self, document_id: int, tags: list[str]) -> Any:
-        from prefect.client.orchestration import get_client
         from prefect.states import Pending
 
-        with get_client(sync_client=True) as client:
-            if self._deployment_id is None:
-                self._deployment_id = client.read_deployment_by_name(DEPLOYMENT).id
-            # Pending, not Scheduled: no worker's poll for due runs takes it; marked with
-            # this process, so that if it dies the others mark the run Crashed.
-            flow_run = client.create_flow_run_from_deployment(
-                self._deployment_id,
-                parameters={"document_id": document_id},
-                state=Pending(),
-                tags=tags,
-            )
-            client.update_flow_run(flow_run.id, infrastructure_pid=process_mark())
+        from flows.prefect_env import thread_client
+
+        client = thread_client()
+        if self._deployment_id is None:
+            self._deployment_id = client.read_deployment_by_name(DEPLOYMENT).id
+        # Pending, not Scheduled: no worker's poll for due runs takes it; marked with this
+        # process, so that if it dies the others mark the run Crashed.
+        flow_run = client.create_flow_run_from_deployment(
+            self._deployment_id,
+            parameters={"document_id": document_id},
+            state=Pending(),
+            tags=tags,
+        )
+        client.update_flow_run(flow_run.id, infrastructure_pid=process_mark())
         return flow_run
 
     def _execute(self, flow_run: Any, document_id: int, owner: str) -> None:

@@ -460,9 +460,9 @@ def tag_run(tag: str, attempts: int = 3) -> None:
 
 
 def _add_run_tag(flow_run_id: Any, tag: str) -> None:
-    from prefect.client.orchestration import get_client
+    from flows.prefect_env import thread_client
 
-    with get_client(sync_client=True) as client:
-        current = client.read_flow_run(flow_run_id).tags
-        if tag not in current:
-            client.update_flow_run(flow_run_id, tags=[*current, tag])
+    client = thread_client()
+    current = client.read_flow_run(flow_run_id).tags
+    if tag not in current:
+        client.update_flow_run(flow_run_id, tags=[*current, tag])

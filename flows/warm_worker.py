@@ -115,31 +115,32 @@ class WarmWorker:
 
     def claim_due(self) -> int:
         """Claim as many due runs as there are free slots and start them; how many."""
-        from prefect.client.orchestration import get_client
         from prefect.client.schemas.responses import SetStateStatus
         from prefect.states import Pending
+
+        from flows.prefect_env import thread_client
 
         free = self.limit - self.in_flight()
         if free <= 0 or self._stop.is_set():
             return 0
-        with get_client(sync_client=True) as client:
-            due = client.get_scheduled_flow_runs_for_deployments(
-                deployment_ids=list(self._flows),
-                scheduled_before=datetime.now(UTC),
-                limit=free,
-            )
-            due = skip_caught_up(client, due, self._sweeps)
-            started = 0
-            for flow_run in due[:free]:
-                if self._stop.is_set():
-                    break
-                claimed = client.set_flow_run_state(flow_run.id, Pending())
-                if claimed.status is not SetStateStatus.ACCEPT:
-                    continue  # another worker was first
-                # Which process runs it: if this one dies, the others crash its runs.
-                client.update_flow_run(flow_run.id, infrastructure_pid=process_mark())
-                self._start(flow_run)
-                started += 1
+        client = thread_client()  # polled every second: an open client, not a new one
+        due = client.get_scheduled_flow_runs_for_deployments(
+            deployment_ids=list(self._flows),
+            scheduled_before=datetime.now(UTC),
+            limit=free,
+        )
+        due = skip_caught_up(client, due, self._sweeps)
+        started = 0
+        for flow_run in due[:free]:
+            if self._stop.is_set():
+                break
+            claimed = client.set_flow_run_state(flow_run.id, Pending())
+            if claimed.status is not SetStateStatus.ACCEPT:
+                continue  # another worker was first
+            # Which process runs it: if this one dies, the others crash its runs.
+            client.update_flow_run(flow_run.id, infrastructure_pid=process_mark())
+            self._start(flow_run)
+            started += 1
         return started
 
     def _start(self, flow_run: Any) -> None:
