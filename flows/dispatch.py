@@ -7,7 +7,7 @@ CLI hands it one of these callables). `FIDUFLOW_DISPATCH`:
   the feeder's next look (`FIDUFLOW_BATCH_POLL_S`). `fiduflow smtp` / `api` ask Prefect
   for nothing: they keep taking documents in while Prefect is away.
 - `inline`: the `process-document` flow in this process, on a small thread pool — an
-  intake process with no worker behind it.
+  intake process with no worker behind it (in serve, the same as `auto`).
 - `none`: nothing, and `fiduflow serve` runs no feeder: documents wait for the scheduled
   `process-inbox` sweep (drills of the sweep).
 """
@@ -59,8 +59,8 @@ def make_dispatcher(
     """The callable intake hands each new document to, or None (the feeders find it).
     `feeder`: the one of this process (`fiduflow serve`)."""
     mode = dispatch_mode(settings)
+    if feeder is not None:  # serve: its feeder processes (an inline run would race it)
+        return feeder.wake
     if mode is DispatchMode.INLINE:
         return inline_dispatcher()
-    if mode is DispatchMode.AUTO and feeder is not None:
-        return feeder.wake
     return None

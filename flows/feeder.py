@@ -72,8 +72,6 @@ class DocumentFeeder:
         dispatcher in `fiduflow serve` (the id is not needed: the database says what is due)."""
         self._wake.set()
 
-    __call__ = wake
-
     def stop(self, timeout: float = 60.0) -> None:
         """Start nothing more; let the runs and the batch in flight finish."""
         self._stop.set()
