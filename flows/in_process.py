@@ -83,7 +83,8 @@ def crash_orphans(deployment_names: list[str]) -> int:
                 continue
         if not ids:
             return 0
-        left = unfinished_runs(client, ids) + unfinished_batches(client)
+        left = unfinished(client, deployment_ids=ids)
+        left += unfinished(client, flow_names=["process-backlog"])
         for flow_run in left:
             if not _gone(flow_run.infrastructure_pid):
                 continue
@@ -108,23 +109,13 @@ def crash_runs_of(marks: set[str]) -> int:
     names (workers whose leases ran out: they are dead) — a deployment's runs and the
     feeders' batches alike; how many."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
     if not marks:
         return 0
-    unfinished = FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
     crashed = 0
     with get_client(sync_client=True) as client:
-        left = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=unfinished))
-        )
-        for flow_run in left:
+        for flow_run in unfinished(client):
             if flow_run.infrastructure_pid in marks:
                 message = DEAD_WORKER_MESSAGE
                 client.set_flow_run_state(flow_run.id, Crashed(message=message), force=True)
@@ -132,30 +123,18 @@ def crash_runs_of(marks: set[str]) -> int:
     return crashed
 
 
-def unfinished_batches(client: Any) -> list[Any]:
-    """The Pending or Running `process-backlog` runs (a feeder's batches: runs of the flow,
-    not of a deployment) — a sync Prefect client's."""
+def unfinished(
+    client: Any,
+    *,
+    deployment_ids: list[Any] | None = None,
+    flow_names: list[str] | None = None,
+) -> list[Any]:
+    """The Pending or Running flow runs (a sync Prefect client's): of these deployments, of
+    these flows (a feeder's `process-backlog` batches are runs of the flow, not of a
+    deployment), or all."""
     from prefect.client.schemas.filters import (
         FlowFilter,
         FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-
-    unfinished = FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
-    return list(
-        client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["process-backlog"])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=unfinished)),
-        )
-    )
-
-
-def unfinished_runs(client: Any, deployment_ids: list[Any]) -> list[Any]:
-    """The Pending or Running runs of these deployments (a sync Prefect client's)."""
-    from prefect.client.schemas.filters import (
         FlowRunFilter,
         FlowRunFilterDeploymentId,
         FlowRunFilterState,
@@ -163,12 +142,15 @@ def unfinished_runs(client: Any, deployment_ids: list[Any]) -> list[Any]:
     )
     from prefect.client.schemas.objects import StateType
 
-    unfinished = FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+    state = FlowRunFilterState(
+        type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING])
+    )
+    deployed = (
+        FlowRunFilterDeploymentId(any_=deployment_ids) if deployment_ids is not None else None
+    )
+    flows = FlowFilter(name=FlowFilterName(any_=flow_names)) if flow_names is not None else None
     return list(
         client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                deployment_id=FlowRunFilterDeploymentId(any_=deployment_ids),
-                state=FlowRunFilterState(type=unfinished),
-            )
+            flow_filter=flows, flow_run_filter=FlowRunFilter(state=state, deployment_id=deployed)
         )
     )

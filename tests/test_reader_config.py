@@ -16,25 +16,16 @@ EXTRACTORS = Path(__file__).resolve().parents[1] / "extractors"
 
 
 def test_the_config_holds_what_the_settings_say(tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        parse_timeout_s=7.0,
-        ocr_processes=3,
-        ocr_page_timeout_s=11.0,
-        ocr_document_timeout_s=13.0,
-        ocr_max_pages=17,
-        ocr_cache_days=2.0,
-    )
-    config = ReaderConfig.from_settings(settings)
-    assert config == ReaderConfig(
-        parse_timeout_s=7.0,
-        ocr_processes=3,
-        ocr_page_timeout_s=11.0,
-        ocr_document_timeout_s=13.0,
-        ocr_max_pages=17,
-        ocr_cache_days=2.0,
-        ocr_cache_dir=tmp_path / "cache" / "ocr",
-    )
+    limits = {
+        "parse_timeout_s": 7.0,
+        "ocr_processes": 3,
+        "ocr_page_timeout_s": 11.0,
+        "ocr_document_timeout_s": 13.0,
+        "ocr_max_pages": 17,
+        "ocr_cache_days": 2.0,
+    }
+    config = ReaderConfig.from_settings(Settings(data_dir=tmp_path, **limits))  # type: ignore[arg-type]
+    assert config == ReaderConfig(**limits, ocr_cache_dir=tmp_path / "cache" / "ocr")  # type: ignore[arg-type]
     assert config.ocr_cache_max_age_s == 2 * 86400
     assert config.ocr_window == 6
     assert config.replace(ocr_max_pages=1).ocr_max_pages == 1 and config.ocr_max_pages == 17
