@@ -3,8 +3,8 @@
 Prefect cancels a run by killing the process its worker started for it. fiduflow's runs
 share a warm process (decision 0011), so they ask instead: a document's run before reading
 and before routing, a batch before each document it starts and each one it claims. The
-answer is Prefect's (the run's state is Cancelling or Cancelled); a batch asks at most once
-a second, however many documents it has in flight.
+answer is Prefect's (the run's state is Cancelling or Cancelled); a batch asks at most every
+2 s (`flows.process_batch.CANCEL_CHECK_S`), however many documents it has in flight.
 """
 
 import logging

@@ -83,7 +83,7 @@ def _submit(
 
 
 # A batch asks Prefect whether it was cancelled at most this often (flows/cancel.py).
-CANCEL_CHECK_S = 1.0
+CANCEL_CHECK_S = 2.0
 
 
 def _ended(outcomes: list[Outcome]) -> Any:

@@ -48,7 +48,9 @@ class WarmWorker:
         self,
         specs: list[DeploymentSpec],
         limit: int,
-        poll_s: float = 1.0,
+        # Each poll costs Prefect's server ~10 ms of CPU, every worker, all day: a run started
+        # or retried from the UI, or a schedule's, waits up to this long (bench/pipeline.py).
+        poll_s: float = 2.0,
         pause_on_stop: bool = False,
     ) -> None:
         self.specs = specs
@@ -123,7 +125,7 @@ class WarmWorker:
         free = self.limit - self.in_flight()
         if free <= 0 or self._stop.is_set():
             return 0
-        client = thread_client()  # polled every second: an open client, not a new one
+        client = thread_client()  # polled all day: an open client, not a new one
         due = client.get_scheduled_flow_runs_for_deployments(
             deployment_ids=list(self._flows),
             scheduled_before=datetime.now(UTC),

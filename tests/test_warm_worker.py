@@ -181,7 +181,7 @@ def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
     from prefect.states import Cancelling
 
     from flows import steps
-    from flows.process_batch import process_inbox
+    from flows.process_batch import CANCEL_CHECK_S, process_inbox
 
     load_firm()
     ids = [
@@ -196,7 +196,7 @@ def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
             asked.append(flow_run.id)
             with get_client(sync_client=True) as client:  # what the UI's Cancel does
                 client.set_flow_run_state(flow_run.id, Cancelling())
-            time.sleep(1.2)  # past the batch's once-a-second look at its state
+            time.sleep(CANCEL_CHECK_S + 0.2)  # past the batch's next look at its state
         return load_original(sha256)
 
     monkeypatch.setattr(steps.load_original, "fn", cancel_at_first_document)
