@@ -288,7 +288,8 @@ class RefusalKind(StrEnum):
 
 
 class DispatchMode(StrEnum):
-    """How intake asks for processing (setting `DISPATCH`; domain/settings.py says each)."""
+    """What intake does with a recorded document (setting `DISPATCH`; domain/settings.py
+    says each)."""
 
     AUTO = "auto"
     INLINE = "inline"

@@ -235,8 +235,8 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
             browser.close()
         assert screenshot.stat().st_size > 10_000
 
-        # Production: the served process goes; intake runs apart (`fiduflow smtp`, asking
-        # for a run per document) and two `fiduflow worker` run what is asked, warm.
+        # Production: the served process goes; intake runs apart (`fiduflow smtp`, which
+        # records documents) and two `fiduflow worker` take them up, warm (their feeders).
         _stop(serve, signal.SIGINT)
         serve = None
         _production_drill(tmp_path, api_url, data_dir, smtp_port)
