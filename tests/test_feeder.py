@@ -196,3 +196,60 @@ def test_a_dead_workers_document_is_taken_up_and_its_run_crashed(
     state = prefect_call(lambda c: c.read_flow_run(dead_run)).state
     assert state.is_crashed() and state.message == DEAD_WORKER_MESSAGE
     assert _rows(runtime, [document_id]) == {document_id: ("routed", 2, 1)}
+
+
+def test_a_batch_cancelled_from_the_ui_gives_back_what_it_has_not_done(
+    prefect_harness, runtime, load_firm, monkeypatch
+):
+    """Cancel a busy feeder's `process-backlog` run through the API the UI uses: it claims
+    nothing more and ends Cancelled; every document is done once or back in `received`,
+    unprocessed and paused; after the pause the next batch does the rest — none lost, none
+    twice."""
+    import time
+
+    from prefect.runtime import flow_run
+    from prefect.states import Cancelling
+
+    from flows import steps
+    from flows.prefect_env import thread_client
+    from flows.process_batch import CANCEL_CHECK_S
+
+    load_firm()
+    _register()
+    ids = _documents(runtime, range(260, 270))
+    load_original = steps.load_original.fn
+    cancelled: list[object] = []
+
+    def cancel_at_first_document(sha256: str) -> bytes:
+        if not cancelled:
+            cancelled.append(flow_run.id)
+            thread_client().set_flow_run_state(flow_run.id, Cancelling())  # the UI's Cancel
+            time.sleep(CANCEL_CHECK_S + 0.2)  # past the batch's next look at its state
+        return load_original(sha256)
+
+    monkeypatch.setattr(steps.load_original, "fn", cancel_at_first_document)
+    feeder = DocumentFeeder(max_runs=0, poll_s=60)
+    try:
+        assert feeder.beat() == "batch"
+        assert wait_for(lambda: feeder.in_flight() == 0, timeout=180)
+    finally:
+        feeder.stop()
+    monkeypatch.setattr(steps.load_original, "fn", load_original)
+
+    batch = prefect_call(lambda c: c.read_flow_run(cancelled[0]))
+    assert batch.state.is_cancelled() and "given back unprocessed" in batch.state.message
+    after = _rows(runtime, ids)
+    back = [i for i, (state, _, _) in after.items() if state == "received"]
+    assert back, "the cancel came before most documents started"
+    assert all(after[i] == (("received", 0, 0) if i in back else ("routed", 1, 1)) for i in ids)
+    with runtime.db.session() as session:  # not due again at once: the pause
+        assert documents_repo.claimable_ids(session, 50) == []
+        for document_id in back:  # the pause has passed
+            session.get(DocumentRow, document_id).next_attempt_at = utcnow()
+    again = DocumentFeeder(max_runs=0, poll_s=60)
+    try:
+        assert again.beat() == "batch"
+        assert wait_for(lambda: again.in_flight() == 0, timeout=180)
+    finally:
+        again.stop()
+    assert _rows(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
