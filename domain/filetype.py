@@ -212,18 +212,23 @@ def xml_root(data: bytes) -> str | None:
         return None
 
 
+# How every XML file from outside is parsed (here, camt, e-invoices): no entities, no DTD,
+# no network, no huge trees — a document needs none of them, attacks (XXE, billion laughs)
+# need them.
+SAFE_XML: dict[str, bool] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "attribute_defaults": False,
+    "huge_tree": False,
+}
+
+
 def _xml_root(data: bytes) -> str | None:
     if len(data) > MAX_XML_BYTES or not looks_like_xml(data):
         return None
-    parser = etree.XMLPullParser(
-        events=("start",),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-    )
+    parser = etree.XMLPullParser(events=("start",), **SAFE_XML)
     limit = min(len(data), _XML_PROLOG_BYTES)
     for offset in range(0, limit, _XML_FEED_CHUNK):
         parser.feed(data[offset : offset + _XML_FEED_CHUNK])

@@ -43,7 +43,7 @@ from domain.bank import (
     StatementKind,
     camt_message,
 )
-from domain.filetype import xml_root
+from domain.filetype import SAFE_XML, xml_root
 from domain.identifiers import normalize_iban
 
 # A month of a busy account is a few MB; a mail's size limit is 25 MiB.
@@ -74,16 +74,7 @@ class CamtError(ValueError):
 
 
 def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    return etree.XMLParser(**SAFE_XML, remove_comments=True, remove_pis=True)
 
 
 # --- recognising --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from lxml import etree
 from stdnum import iban as stdnum_iban
 
 from domain.enums import ReadErrorKind
+from domain.filetype import SAFE_XML
 from extractors.errors import ReadFailure
 from extractors.reading import EInvoice, EInvoiceParty, EInvoiceVat
 
@@ -76,8 +77,7 @@ _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}")
 
 
 def _parser() -> etree.XMLParser:
-    # No entities, no DTD, no network: an e-invoice needs none, attacks need them.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    return etree.XMLParser(**SAFE_XML)
 
 
 def flavor_of(root: etree._Element) -> str | None:

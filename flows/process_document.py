@@ -87,13 +87,12 @@ async def process_document(document_id: int) -> Outcome:
     """Read, classify, extract, match, route and persist one document. Its result is the
     `Outcome` (a failed document raises `DocumentFailed`); its state says what became of it."""
     step_runs = get_runtime().settings.step_runs
+    # Claimed for this run by the feeder that started it (flows/feeder.py); a run asked for
+    # from the UI, the API or a retry (None) claims it here.
     owner = handed_over(document_id)
-    if owner is None:  # asked for from the UI, the API or a retry: claim it here
-        outcome = process_one(document_id, step_runs=step_runs, cancelled=RunCancel())
-    else:  # claimed for this run by the feeder that started it (flows/feeder.py)
-        outcome = process_one(
-            document_id, owner, claimed=True, step_runs=step_runs, cancelled=RunCancel()
-        )
+    outcome = process_one(
+        document_id, owner, claimed=owner is not None, step_runs=step_runs, cancelled=RunCancel()
+    )
     if not outcome.cancelled:
         tag_run(f"outcome:{outcome_tag(outcome)}")
     return final_state(outcome)

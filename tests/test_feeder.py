@@ -14,15 +14,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from flows.deployments import by_name, runner_deployment
 from flows.feeder import DocumentFeeder
 from flows.pipeline import CANCELLED_PAUSE, process_mark
 from storage import documents as documents_repo
-from storage.tables import BookingRow, DocumentRow, utcnow
+from storage.tables import DocumentRow, utcnow
 from tests.factories import invoice_pdf, take_in
-from tests.test_ops_support import prefect_call, wait_for
+from tests.test_ops_support import document_outcomes, prefect_call, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -46,19 +45,16 @@ def _document_runs(document_id: int, since: datetime) -> list:
     ]
 
 
-def _rows(runtime, ids: list[int]) -> dict[int, tuple[str, int, int]]:
-    """Each document's state, attempts and bookings."""
-    with runtime.db.session() as session:
-        out = {}
-        for document_id in ids:
-            row = session.get(DocumentRow, document_id)
-            bookings = session.scalar(
-                select(func.count())
-                .select_from(BookingRow)
-                .where(BookingRow.document_id == document_id)
-            )
-            out[document_id] = (row.state, row.attempts, bookings)
-        return out
+def _one_beat(max_runs: int) -> str:
+    """What one look of a feeder chose (`runs`, `batch`), once the work it started is done.
+    No loop (a long poll): the beat is made here."""
+    feeder = DocumentFeeder(max_runs=max_runs, poll_s=60)
+    try:
+        chosen = feeder.beat()
+        assert wait_for(lambda: feeder.in_flight() == 0, timeout=180)
+    finally:
+        feeder.stop()
+    return chosen
 
 
 def _documents(runtime, numbers: range) -> list[int]:
@@ -75,13 +71,8 @@ def test_quiet_documents_get_a_run_each_claimed_before_it_starts(
     _register()
     since = datetime.now(UTC)
     ids = _documents(runtime, range(200, 202))
-    feeder = DocumentFeeder(max_runs=2, poll_s=60)  # no loop: one beat, by hand
-    try:
-        assert feeder.beat() == "runs"
-        assert wait_for(lambda: feeder.in_flight() == 0, timeout=120)
-    finally:
-        feeder.stop()
-    assert _rows(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
+    assert _one_beat(max_runs=2) == "runs"
+    assert document_outcomes(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
     for document_id in ids:
         runs = wait_for(
             lambda d=document_id: [r for r in _document_runs(d, since) if r.state.is_final()], 30
@@ -106,7 +97,7 @@ def test_a_burst_goes_to_one_batch_not_a_run_per_document(prefect_harness, runti
         assert wait_for(lambda: feeder.in_flight() == 0, timeout=180)
     finally:
         feeder.stop()
-    assert _rows(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
+    assert document_outcomes(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
     assert all(_document_runs(i, since) == [] for i in ids)
 
 
@@ -119,7 +110,9 @@ def test_two_feeders_share_a_burst_each_document_once(prefect_harness, runtime, 
         for feeder in feeders:
             feeder.start()
         done = wait_for(
-            lambda: all(state == "routed" for state, _, _ in _rows(runtime, ids).values()),
+            lambda: all(
+                state == "routed" for state, _, _ in document_outcomes(runtime, ids).values()
+            ),
             timeout=240,
             every=0.5,
         )
@@ -127,7 +120,7 @@ def test_two_feeders_share_a_burst_each_document_once(prefect_harness, runtime, 
         for feeder in feeders:
             feeder.stop()
     assert done
-    assert _rows(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
+    assert document_outcomes(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
 
 
 def test_a_run_prefect_refuses_gives_its_document_back(prefect_harness, runtime, load_firm):
@@ -187,15 +180,10 @@ def test_a_dead_workers_document_is_taken_up_and_its_run_crashed(
         return run.id
 
     dead_run = prefect_call(left_running)
-    feeder = DocumentFeeder(max_runs=2, poll_s=60)
-    try:
-        assert feeder.beat() == "runs"
-        assert wait_for(lambda: feeder.in_flight() == 0, timeout=120)
-    finally:
-        feeder.stop()
+    assert _one_beat(max_runs=2) == "runs"
     state = prefect_call(lambda c: c.read_flow_run(dead_run)).state
     assert state.is_crashed() and state.message == DEAD_WORKER_MESSAGE
-    assert _rows(runtime, [document_id]) == {document_id: ("routed", 2, 1)}
+    assert document_outcomes(runtime, [document_id]) == {document_id: ("routed", 2, 1)}
 
 
 def test_a_batch_cancelled_from_the_ui_gives_back_what_it_has_not_done(
@@ -228,17 +216,12 @@ def test_a_batch_cancelled_from_the_ui_gives_back_what_it_has_not_done(
         return load_original(sha256)
 
     monkeypatch.setattr(steps.load_original, "fn", cancel_at_first_document)
-    feeder = DocumentFeeder(max_runs=0, poll_s=60)
-    try:
-        assert feeder.beat() == "batch"
-        assert wait_for(lambda: feeder.in_flight() == 0, timeout=180)
-    finally:
-        feeder.stop()
+    assert _one_beat(max_runs=0) == "batch"
     monkeypatch.setattr(steps.load_original, "fn", load_original)
 
     batch = prefect_call(lambda c: c.read_flow_run(cancelled[0]))
     assert batch.state.is_cancelled() and "given back unprocessed" in batch.state.message
-    after = _rows(runtime, ids)
+    after = document_outcomes(runtime, ids)
     back = [i for i, (state, _, _) in after.items() if state == "received"]
     assert back, "the cancel came before most documents started"
     assert all(after[i] == (("received", 0, 0) if i in back else ("routed", 1, 1)) for i in ids)
@@ -246,10 +229,5 @@ def test_a_batch_cancelled_from_the_ui_gives_back_what_it_has_not_done(
         assert documents_repo.claimable_ids(session, 50) == []
         for document_id in back:  # the pause has passed
             session.get(DocumentRow, document_id).next_attempt_at = utcnow()
-    again = DocumentFeeder(max_runs=0, poll_s=60)
-    try:
-        assert again.beat() == "batch"
-        assert wait_for(lambda: again.in_flight() == 0, timeout=180)
-    finally:
-        again.stop()
-    assert _rows(runtime, ids) == {i: ("routed", 1, 1) for i in ids}
+    assert _one_beat(max_runs=0) == "batch"
+    assert document_outcomes(runtime, ids) == {i: ("routed", 1, 1) for i in ids}

@@ -31,6 +31,25 @@ def prefect_call(fn: Any) -> Any:
     return asyncio.run(go())
 
 
+def document_outcomes(runtime: Any, ids: list[int]) -> dict[int, tuple[str, int, int]]:
+    """Each document's state, attempts and bookings: what "processed once" is checked by."""
+    from sqlalchemy import func, select
+
+    from storage.tables import BookingRow, DocumentRow
+
+    with runtime.db.session() as session:
+        out = {}
+        for document_id in ids:
+            row = session.get(DocumentRow, document_id)
+            bookings = session.scalar(
+                select(func.count())
+                .select_from(BookingRow)
+                .where(BookingRow.document_id == document_id)
+            )
+            out[document_id] = (row.state, row.attempts, bookings)
+        return out
+
+
 def wait_for(predicate: Any, timeout: float = 15.0, every: float = 0.25) -> Any:
     """Poll until `predicate()` is truthy (the API shows runs seconds after they end)."""
     deadline = time.monotonic() + timeout

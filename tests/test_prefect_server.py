@@ -188,18 +188,8 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
 
         deployments = _wait(served, 60, "deployments served", serve, serve_log)
 
-        documents = [invoice("C02", number=n, seed=42) for n in (1, 2)]
-        for n, document in enumerate(documents, start=1):
-            message = EmailMessage()
-            message["From"] = "buchhaltung@brot.example"
-            message["To"] = C02_ADDRESS
-            message["Subject"] = f"Rechnung {n}"
-            message.set_content("Anbei die Rechnung.")
-            message.add_attachment(
-                document.data, maintype="application", subtype="pdf", filename=f"rechnung-{n}.pdf"
-            )
-            with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as smtp:
-                smtp.send_message(message)
+        for number in (1, 2):
+            _send(smtp_port, number)
 
         def both_completed():
             runs = _document_runs(api_url)

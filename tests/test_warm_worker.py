@@ -13,16 +13,15 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from flows import pipeline
 from flows.deployments import by_name
 from flows.pipeline import process_mark
 from flows.process_document import CANCELLED_MESSAGE
 from flows.warm_worker import WarmWorker
-from storage.tables import BookingRow, DocumentRow, utcnow
+from storage.tables import DocumentRow, utcnow
 from tests.factories import invoice_pdf, take_in
-from tests.test_ops_support import prefect_call, wait_for
+from tests.test_ops_support import document_outcomes, prefect_call, wait_for
 
 pytestmark = [pytest.mark.prefect, pytest.mark.xdist_group("prefect")]
 
@@ -63,12 +62,7 @@ def _final(document_id: int):
 
 
 def _bookings(runtime, document_id: int) -> int:
-    with runtime.db.session() as session:
-        return session.scalar(
-            select(func.count())
-            .select_from(BookingRow)
-            .where(BookingRow.document_id == document_id)
-        )
+    return document_outcomes(runtime, [document_id])[document_id][2]
 
 
 def test_two_workers_share_the_runs_asked_for_each_once(prefect_harness, runtime, load_firm):
@@ -107,10 +101,7 @@ def test_two_workers_share_the_runs_asked_for_each_once(prefect_harness, runtime
         assert run.state.is_completed(), run.state
         assert run.infrastructure_pid == process_mark()  # run here, in this process
         assert run.name == f"C02-{document_id}-rg-{run.name.rsplit('-', 1)[1]}"
-        with runtime.db.session() as session:
-            row = session.get(DocumentRow, document_id)
-            assert (row.state, row.attempts) == ("routed", 1)
-        assert _bookings(runtime, document_id) == 1
+        assert document_outcomes(runtime, [document_id])[document_id] == ("routed", 1, 1)
 
 
 def test_a_run_cancelled_from_the_ui_gives_its_document_back(
@@ -161,10 +152,7 @@ def test_a_run_cancelled_from_the_ui_gives_its_document_back(
     _pause_passed(runtime, [document_id])
     outcomes = asyncio.run(process_inbox())
     assert [o.document_id for o in outcomes if o.document_id == document_id] == [document_id]
-    with runtime.db.session() as session:
-        row = session.get(DocumentRow, document_id)
-        assert (row.state, row.attempts) == ("routed", 1)
-    assert _bookings(runtime, document_id) == 1
+    assert document_outcomes(runtime, [document_id])[document_id] == ("routed", 1, 1)
 
 
 def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
@@ -205,13 +193,7 @@ def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
 
     assert state.is_cancelled() and "given back unprocessed" in state.message
 
-    def states() -> dict[int, tuple[str, int, int]]:
-        with runtime.db.session() as session:
-            rows = {i: session.get(DocumentRow, i) for i in ids}
-            seen = {i: (r.state, r.attempts) for i, r in rows.items()}
-        return {i: (*seen[i], _bookings(runtime, i)) for i in ids}
-
-    after_cancel = states()
+    after_cancel = document_outcomes(runtime, ids)
     back = [i for i, (state_, _, _) in after_cancel.items() if state_ == "received"]
     assert back, "the cancel came before most documents started"
     for i, seen in after_cancel.items():
@@ -219,7 +201,7 @@ def test_a_cancelled_sweep_gives_back_what_it_has_not_done(
 
     _pause_passed(runtime, back)
     asyncio.run(process_inbox())  # the next sweep
-    assert set(states().values()) == {("routed", 1, 1)}
+    assert set(document_outcomes(runtime, ids).values()) == {("routed", 1, 1)}
 
 
 def test_a_run_that_cannot_ask_prefect_goes_on(monkeypatch) -> None:
