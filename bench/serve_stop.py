@@ -16,12 +16,10 @@ import os
 import random
 import shutil
 import signal
-import smtplib
 import subprocess
 import sys
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from tests.conftest import free_port  # noqa: E402
 from tests.docgen.degrade import scan  # noqa: E402
-from tests.factories import C02_ADDRESS, invoice  # noqa: E402
+from tests.factories import invoice, mail_pdf  # noqa: E402
 
 FIDUFLOW = str(Path(sys.executable).with_name("fiduflow"))
 
@@ -71,16 +69,7 @@ def mail(port: int, count: int) -> None:
         document = invoice("C02", number=n + 1, seed=7)
         if n % 2:
             document = scan(document, random.Random(n), dpi=200)
-        message = EmailMessage()
-        message["From"] = "buchhaltung@brot.example"
-        message["To"] = C02_ADDRESS
-        message["Subject"] = f"Rechnung {n + 1}"
-        message.set_content("Anbei die Rechnung.")
-        message.add_attachment(
-            document.data, maintype="application", subtype="pdf", filename=f"r{n}.pdf"
-        )
-        with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
-            smtp.send_message(message)
+        mail_pdf(port, document.data, subject=f"Rechnung {n + 1}", filename=f"r{n}.pdf")
 
 
 def main() -> None:

@@ -268,3 +268,19 @@ def take_in(
         max_bytes=runtime.settings.max_message_bytes,
     )
     return recorded.document_id
+
+
+def mail_pdf(port: int, data: bytes, *, subject: str, filename: str, timeout: float = 60) -> None:
+    """Mail a PDF to the offline client C02's inbound address over SMTP on loopback, as its
+    supplier's bookkeeping would."""
+    import smtplib
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "buchhaltung@brot.example"
+    message["To"] = C02_ADDRESS
+    message["Subject"] = subject
+    message.set_content("Anbei die Rechnung.")
+    message.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
+    with smtplib.SMTP("127.0.0.1", port, timeout=timeout) as smtp:
+        smtp.send_message(message)

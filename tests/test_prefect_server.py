@@ -19,7 +19,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ from storage.db import Database
 from storage.masterdata import load_master_data
 from storage.tables import BookingRow, DocumentRow
 from tests.conftest import POSTGRES_URL, free_port
-from tests.factories import C02_ADDRESS, invoice, master_data
+from tests.factories import invoice, mail_pdf, master_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.chromium, pytest.mark.smtp]
 
@@ -238,16 +237,13 @@ def test_served_flows_on_a_real_prefect_server(tmp_path, prefect_database):
 
 def _send(port: int, number: int) -> None:
     document = invoice("C02", number=number, seed=42)
-    message = EmailMessage()
-    message["From"] = "buchhaltung@brot.example"
-    message["To"] = C02_ADDRESS
-    message["Subject"] = f"Rechnung {number}"
-    message.set_content("Anbei die Rechnung.")
-    message.add_attachment(
-        document.data, maintype="application", subtype="pdf", filename=f"rechnung-{number}.pdf"
+    mail_pdf(
+        port,
+        document.data,
+        subject=f"Rechnung {number}",
+        filename=f"rechnung-{number}.pdf",
+        timeout=30,
     )
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
-        smtp.send_message(message)
 
 
 def _production_drill(tmp_path: Path, api_url: str, data_dir: Path, smtp_port: int) -> None:

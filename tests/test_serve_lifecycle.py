@@ -17,12 +17,10 @@ import http.server
 import os
 import random
 import signal
-import smtplib
 import subprocess
 import sys
 import threading
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -30,7 +28,7 @@ import pytest
 from storage.db import Database
 from tests.conftest import free_port
 from tests.docgen.degrade import scan
-from tests.factories import C02_ADDRESS, invoice, load, master_data
+from tests.factories import invoice, load, mail_pdf, master_data
 
 ROOT = Path(__file__).resolve().parent.parent
 FIDUFLOW = str(Path(sys.executable).with_name("fiduflow"))
@@ -184,16 +182,7 @@ def mail_documents(port: int, count: int) -> None:
         document = invoice("C02", number=n + 1, seed=17)
         if n % 2:
             document = scan(document, random.Random(n), dpi=200)
-        message = EmailMessage()
-        message["From"] = "buchhaltung@brot.example"
-        message["To"] = C02_ADDRESS
-        message["Subject"] = f"Rechnung {n + 1}"
-        message.set_content("Anbei die Rechnung.")
-        message.add_attachment(
-            document.data, maintype="application", subtype="pdf", filename=f"rechnung-{n}.pdf"
-        )
-        with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
-            smtp.send_message(message)
+        mail_pdf(port, document.data, subject=f"Rechnung {n + 1}", filename=f"rechnung-{n}.pdf")
 
 
 def test_one_serve_per_data_folder_and_one_ctrl_c_stops_all_it_started(tmp_path):
